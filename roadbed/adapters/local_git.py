@@ -1,0 +1,142 @@
+"""Repo host adapter for bare git repositories in the data dir, written with dulwich (no git binary).
+
+Concurrency: commits are built from the current head and published with a compare-and-swap on
+the branch ref, retried on a lost race, so concurrent writers (several environments committing to
+the shared GitOps repository) never lose each other's changes. New repositories are initialised
+in a temporary directory and renamed into place, so a half-created repository never exists.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import stat
+import tempfile
+import time
+from pathlib import Path
+
+from dulwich.errors import NotGitRepository
+from dulwich.index import commit_tree
+from dulwich.objects import Blob, Commit
+from dulwich.repo import Repo
+
+from roadbed.domain.errors import PermanentError, TransientError
+from roadbed.ports import MARKER_PATH, RepositoryMarker, RepositoryRef
+
+BRANCH = b"refs/heads/main"
+AUTHOR = b"Roadbed <roadbed@localhost>"
+CAS_ATTEMPTS = 50
+
+
+class LocalGitRepoHost:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+
+    def _path(self, name: str) -> Path:
+        return self.root / f"{name}.git"
+
+    def repository_url(self, name: str) -> str:
+        return self._path(name).resolve().as_uri()
+
+    def list_repositories(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name.removesuffix(".git") for p in self.root.glob("*.git") if p.is_dir())
+
+    def _open(self, name: str) -> Repo:
+        try:
+            return Repo(str(self._path(name)))
+        except NotGitRepository as exc:
+            raise PermanentError(f"repository {name!r} does not exist") from exc
+
+    def ensure_repository(self, name: str, marker: RepositoryMarker, files: dict[str, bytes], message: str) -> RepositoryRef:
+        path = self._path(name)
+        created = False
+        if not path.exists():
+            self.root.mkdir(parents=True, exist_ok=True)
+            staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.root))
+            Repo.init_bare(str(staging)).close()
+            try:
+                staging.rename(path)
+                created = True
+            except OSError:
+                shutil.rmtree(staging, ignore_errors=True)  # another attempt won the race: adopt below
+        with self._open(name) as repo:
+            head = repo.refs.read_ref(BRANCH)
+            if head is None:
+                head = self._commit(repo, {**files, MARKER_PATH: _marker_bytes(marker)}, message, replace=True)
+                return RepositoryRef(name=name, url=self.repository_url(name), default_branch="main", head=head, created=True)
+            existing = self._read(repo, MARKER_PATH)
+            if existing is None or RepositoryMarker.model_validate_json(existing).service != marker.service:
+                raise PermanentError(f"repository {name!r} already exists and was not created by Roadbed for service {marker.service!r}")
+            return RepositoryRef(name=name, url=self.repository_url(name), default_branch="main", head=head.decode(), created=created)
+
+    def commit_files(self, name: str, changes: dict[str, bytes | None], message: str) -> str:
+        with self._open(name) as repo:
+            return self._commit(repo, changes, message, replace=False)
+
+    def read_file(self, name: str, path: str) -> bytes | None:
+        with self._open(name) as repo:
+            return self._read(repo, path)
+
+    def list_files(self, name: str) -> list[str]:
+        with self._open(name) as repo:
+            head = repo.refs.read_ref(BRANCH)
+            if head is None:
+                return []
+            return sorted(entry.path.decode() for entry in repo.object_store.iter_tree_contents(repo[head].tree))
+
+    def delete_repository(self, name: str) -> None:
+        path = self._path(name)
+        if path.exists():
+            trash = path.with_name(f".deleted-{name}-{time.time_ns()}")
+            path.rename(trash)  # atomic: the repo disappears at once, the bytes after
+            shutil.rmtree(trash, ignore_errors=True)
+
+    # -- internals
+    def _read(self, repo: Repo, path: str) -> bytes | None:
+        head = repo.refs.read_ref(BRANCH)
+        if head is None:
+            return None
+        tree = repo[repo[head].tree]
+        try:
+            _mode, sha = tree.lookup_path(repo.object_store.__getitem__, path.encode())
+        except KeyError:
+            return None
+        return repo[sha].data
+
+    def _commit(self, repo: Repo, changes: dict[str, bytes | None], message: str, *, replace: bool) -> str:
+        for _ in range(CAS_ATTEMPTS):
+            parent = repo.refs.read_ref(BRANCH)
+            entries: dict[bytes, tuple[bytes, int]] = {}
+            if parent is not None and not replace:
+                for entry in repo.object_store.iter_tree_contents(repo[parent].tree):
+                    entries[entry.path] = (entry.sha, entry.mode)
+            for path, content in changes.items():
+                if content is None:
+                    entries.pop(path.encode(), None)
+                    continue
+                blob = Blob.from_string(content)
+                repo.object_store.add_object(blob)
+                entries[path.encode()] = (blob.id, stat.S_IFREG | 0o644)
+            tree_id = commit_tree(repo.object_store, [(p, sha, mode) for p, (sha, mode) in sorted(entries.items())])
+            if parent is not None and repo[parent].tree == tree_id:
+                return parent.decode()  # nothing changed: an idempotent retry commits nothing
+            commit = Commit()
+            commit.tree = tree_id
+            commit.parents = [parent] if parent is not None else []
+            commit.author = commit.committer = AUTHOR
+            commit.commit_time = commit.author_time = int(time.time())
+            commit.commit_timezone = commit.author_timezone = 0
+            commit.encoding = b"UTF-8"
+            commit.message = message.encode()
+            repo.object_store.add_object(commit)
+            if repo.refs.set_if_equals(BRANCH, parent, commit.id):
+                repo.refs.set_symbolic_ref(b"HEAD", BRANCH)
+                return commit.id.decode()
+        raise TransientError(f"lost the race to update {BRANCH.decode()} {CAS_ATTEMPTS} times")
+
+
+def _marker_bytes(marker: RepositoryMarker) -> bytes:
+    return (json.dumps(marker.model_dump(), indent=2, sort_keys=True) + "\n").encode()
+

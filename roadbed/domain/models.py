@@ -1,0 +1,156 @@
+"""Typed values that cross boundaries: requests, statuses, steps and outputs.
+
+Every workflow, activity, query and API body is one of these pydantic models, so the
+pydantic data converter can carry them through Temporal history unchanged.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EnvironmentName(StrEnum):
+    DEV = "dev"
+    STAGING = "staging"
+    PROD = "prod"
+
+
+class EnvironmentStatus(StrEnum):
+    PENDING_APPROVAL = "PENDING_APPROVAL"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    COMPENSATING = "COMPENSATING"
+    COMPENSATED = "COMPENSATED"
+    CANCELLED = "CANCELLED"
+    DECOMMISSIONED = "DECOMMISSIONED"
+
+    @property
+    def is_live(self) -> bool:
+        """A live environment holds its service+environment slot: a second request is a 409."""
+        return self in LIVE_STATUSES
+
+
+LIVE_STATUSES = frozenset(
+    {
+        EnvironmentStatus.PENDING_APPROVAL,
+        EnvironmentStatus.RUNNING,
+        EnvironmentStatus.SUCCEEDED,
+        EnvironmentStatus.COMPENSATING,
+        EnvironmentStatus.FAILED,
+    }
+)
+
+
+class StepName(StrEnum):
+    VALIDATE = "validate"
+    REPOSITORY = "repository"
+    INFRASTRUCTURE = "infrastructure"
+    KUBERNETES = "kubernetes"
+    MONITORING = "monitoring"
+    CATALOG = "catalog"
+
+
+STEP_ORDER: tuple[StepName, ...] = tuple(StepName)
+
+
+class StepStatus(StrEnum):
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    COMPENSATING = "compensating"
+    COMPENSATED = "compensated"
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ResourceRequest(Frozen):
+    """One piece of infrastructure a service asks for, e.g. `postgres:main`.
+
+    Extra settings (e.g. `storage_gb`) are passed to the Terraform module as variables; the module's
+    own `validation {}` blocks are the judge of their values.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="allow")
+
+    type: str
+    name: str
+
+    def settings(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+
+class EnvironmentRequest(Frozen):
+    """What a developer asks for; the body of `POST /v1/environments`."""
+
+    request_id: str | None = Field(default=None, max_length=128)
+    service: str
+    team: str
+    golden_path: str
+    environment: str
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    resources: list[ResourceRequest] = Field(default_factory=list)
+
+
+class ProvisionInput(Frozen):
+    """The input of `ProvisionEnvironmentWorkflow`: the accepted request plus its identity."""
+
+    environment_id: str
+    request: EnvironmentRequest
+    golden_path_version: str
+    requested_at: datetime
+
+
+class StepProgress(BaseModel):
+    name: StepName
+    status: StepStatus = StepStatus.PENDING
+    attempts: int = 0
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    detail: str | None = None
+
+
+class ErrorInfo(Frozen):
+    step: str | None
+    error_class: str
+    message: str
+
+
+class ResourceOutputs(Frozen):
+    type: str
+    name: str
+    outputs: dict[str, Any]
+
+
+class EnvironmentOutputs(BaseModel):
+    repository_url: str | None = None
+    kubernetes_namespace: str | None = None
+    resources: dict[str, ResourceOutputs] = Field(default_factory=dict)
+    catalog_ref: str | None = None
+    gitops_path: str | None = None
+    monitoring_files: list[str] = Field(default_factory=list)
+    links: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class ProvisionProgress(BaseModel):
+    """What the workflow's `progress` query answers: the live picture of one run."""
+
+    environment_id: str
+    status: EnvironmentStatus
+    steps: list[StepProgress]
+    outputs: EnvironmentOutputs = Field(default_factory=EnvironmentOutputs)
+    error: ErrorInfo | None = None
+
+
+class ProvisionResult(Frozen):
+    environment_id: str
+    status: EnvironmentStatus
+    outputs: EnvironmentOutputs
+    error: ErrorInfo | None = None

@@ -1,0 +1,89 @@
+"""Ports: what the activities need from the outside world, one Protocol per external system.
+
+Each port has an embedded adapter (works offline; the default) and a real one, chosen by the
+settings in `roadbed.wiring`. Every method is idempotent: Temporal runs activities at least once,
+so a repeated call adopts what an earlier attempt left instead of failing or duplicating it.
+Adapters raise only `roadbed.domain.errors` types, with the library error chained.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from roadbed.rendering.manifests import WorkloadSpec
+
+Heartbeat = Callable[[str], None]
+
+
+class RepositoryMarker(BaseModel):
+    """Written into every repository Roadbed creates, so a retry can tell its own repo from a stranger's."""
+
+    model_config = ConfigDict(frozen=True)
+
+    managed_by: str = "roadbed"
+    service: str
+    team: str
+    golden_path: str
+    golden_path_version: str
+
+
+class RepositoryRef(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    url: str
+    default_branch: str
+    head: str
+    created: bool
+
+
+MARKER_PATH = ".roadbed/repository.json"
+
+
+class RepoHost(Protocol):
+    def ensure_repository(self, name: str, marker: RepositoryMarker, files: dict[str, bytes], message: str) -> RepositoryRef:
+        """Create `name` with `files` as one initial commit, or adopt it if it carries the same marker."""
+
+    def commit_files(self, name: str, changes: dict[str, bytes | None], message: str) -> str:
+        """Commit additions/updates (bytes) and deletions (None) on the default branch; a no-op change commits nothing."""
+
+    def read_file(self, name: str, path: str) -> bytes | None: ...
+
+    def list_files(self, name: str) -> list[str]: ...
+
+    def delete_repository(self, name: str) -> None: ...
+
+    def repository_url(self, name: str) -> str: ...
+
+    def list_repositories(self) -> list[str]: ...
+
+
+class InfrastructureRunner(Protocol):
+    def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any], heartbeat: Heartbeat) -> dict[str, dict[str, Any]]:
+        """Converge `workspace` to the root module and return each module call's outputs."""
+
+    def destroy(self, workspace: str, heartbeat: Heartbeat) -> None: ...
+
+    def list_workspaces(self) -> list[str]: ...
+
+
+class KubernetesDeployer(Protocol):
+    def deploy(self, spec: WorkloadSpec, manifests: list[dict[str, Any]]) -> str:
+        """Make the namespace hold exactly these manifests; returns where they live (path or cluster)."""
+
+    def remove(self, namespace: str) -> None: ...
+
+
+class MonitoringPublisher(Protocol):
+    def publish(self, repository: str, files: dict[str, str]) -> list[str]: ...
+
+    def remove(self, repository: str, paths: list[str]) -> None: ...
+
+
+class CatalogRegistry(Protocol):
+    def register(self, entities: list[dict[str, Any]], environment_id: str) -> list[str]: ...
+
+    def unregister(self, environment_id: str) -> None: ...

