@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ctypes
 import shutil
+import signal
 import socket
 import subprocess
 import time
@@ -11,6 +13,8 @@ from pathlib import Path
 from roadbed.domain.errors import ConfigurationError, TransientError
 from roadbed.settings import Settings
 from roadbed.temporal import SEARCH_ATTRIBUTES
+
+PR_SET_PDEATHSIG = 1
 
 # Dev-server tunings measured on this machine (DESIGN.md, "Temporal facts").
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
@@ -60,11 +64,25 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
     raise TransientError(f"nothing is listening on {host}:{port} after {timeout:.0f}s")
 
 
+def _die_with_parent() -> None:
+    """Linux: the dev server gets SIGTERM if `roadbed up` dies, even by SIGKILL, so no server is orphaned."""
+    try:
+        libc = ctypes.CDLL("libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass
+
+
 def start_dev_server(settings: Settings, log_file: Path) -> subprocess.Popen[bytes]:
-    """Start the dev server in its own process group and wait until its frontend accepts connections."""
+    """Start the dev server in its own process group and wait until its frontend accepts connections.
+
+    Its own session keeps a terminal's Ctrl-C away from it: `up` stops it last, after the worker.
+    """
     settings.home.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
-        process = subprocess.Popen(dev_server_command(settings), stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        process = subprocess.Popen(
+            dev_server_command(settings), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent
+        )
     wait_for_port("127.0.0.1", settings.temporal_port, 60, process)
     return process
 

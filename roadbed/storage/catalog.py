@@ -64,3 +64,34 @@ def delete_entities_of(session: Session, environment_id: str) -> int:
     result = session.execute(delete(CatalogEntityRow).where(CatalogEntityRow.environment_id == environment_id))
     session.flush()
     return result.rowcount or 0
+
+
+_INVERSE = {"ownedBy": "ownerOf", "dependsOn": "dependencyOf", "dependencyOf": "dependsOn", "partOf": "hasPart"}
+_SPEC_RELATIONS = {"owner": "ownedBy", "dependsOn": "dependsOn", "dependencyOf": "dependencyOf", "system": "partOf"}
+
+
+def _normalise_ref(ref: str, default_kind: str) -> str:
+    kind, _, rest = ref.rpartition(":")
+    namespace, _, name = rest.rpartition("/")
+    return entity_ref(kind or default_kind, namespace or "default", name)
+
+
+def _outgoing(body: dict[str, Any]) -> list[tuple[str, str]]:
+    spec = body.get("spec") or {}
+    pairs = []
+    for key, relation in _SPEC_RELATIONS.items():
+        targets = spec.get(key)
+        for target in targets if isinstance(targets, list) else [targets] if targets else []:
+            default_kind = {"owner": "group", "system": "system"}.get(key, "component")
+            pairs.append((relation, _normalise_ref(str(target), default_kind)))
+    return pairs
+
+
+def relations_of(session: Session, row: CatalogEntityRow) -> list[dict[str, str]]:
+    """Relations in both directions: the entity's own spec refs and their inverses from other entities."""
+    relations = {(relation, target) for relation, target in _outgoing(row.body)}
+    for other in session.scalars(select(CatalogEntityRow).where(CatalogEntityRow.ref != row.ref)):
+        for relation, target in _outgoing(other.body):
+            if target == row.ref and relation in _INVERSE:
+                relations.add((_INVERSE[relation], other.ref))
+    return [{"type": relation, "targetRef": target} for relation, target in sorted(relations)]

@@ -1,0 +1,39 @@
+"""The FastAPI app factory. Nothing is built at import time: `create_app(settings)` does it all."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.errors import install_error_handlers
+from api.routers import catalog, environments, golden_paths, health, metrics
+from api.state import ApiState
+from roadbed.golden_paths import GoldenPathRegistry
+from roadbed.settings import Settings
+from roadbed.storage.database import Database
+from roadbed.validation import RequestValidator
+
+
+def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        db = database or Database(settings.resolved_database_url)
+        db.migrate()
+        registry = GoldenPathRegistry(settings.golden_path_dirs)
+        app.state.roadbed = ApiState(settings, db, registry, RequestValidator(registry, settings.terraform_modules_dir))
+        yield
+        if database is None:
+            db.dispose()
+
+    app = FastAPI(
+        title="Roadbed",
+        version="0.1.0",
+        description="Self-service provisioning for Internal Developer Platforms, on durable Temporal workflows.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for module in (health, environments, golden_paths, catalog, metrics):
+        app.include_router(module.router)
+    return app

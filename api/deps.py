@@ -1,0 +1,39 @@
+"""Request dependencies: the app state and the authenticated principal."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import ApiError
+from api.state import ApiState
+from roadbed.auth import Principal, authenticate
+
+_bearer = HTTPBearer(auto_error=False, description="A Roadbed API token (`roadbed tokens create`, or $ROADBED_HOME/admin-token).")
+
+
+def get_state(request: Request) -> ApiState:
+    return request.app.state.roadbed
+
+
+State = Annotated[ApiState, Depends(get_state)]
+
+
+async def get_principal(state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+    if credentials is None or not credentials.credentials:
+        raise ApiError(401, "unauthorized", "missing bearer token")
+    principal = await asyncio.to_thread(authenticate, state.database, credentials.credentials)
+    if principal is None:
+        raise ApiError(401, "unauthorized", "invalid or revoked token")
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_team(principal: Principal, team: str) -> None:
+    if not principal.can_act_for(team):
+        raise ApiError(403, "forbidden", f"token {principal.token_id} ({principal.role}) may not act for team {team!r}")

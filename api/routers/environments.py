@@ -1,0 +1,81 @@
+"""`/v1/environments`: request, read and list environments."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse
+
+from api.deps import CurrentPrincipal, State, require_team
+from api.errors import ApiError
+from api.schemas import ERROR_RESPONSES, EnvironmentView
+from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus
+from roadbed.storage import environments
+from roadbed.storage.database import Database
+
+router = APIRouter(prefix="/v1/environments", tags=["environments"], responses=ERROR_RESPONSES)
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+async def read_json_body(request: Request) -> Any:
+    """The body as JSON; 413 when too large, 400 when it is not JSON at all."""
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(413, "payload_too_large", f"request body larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from exc
+
+
+def _view(database: Database, environment_id: str) -> EnvironmentView:
+    with database.transaction() as session:
+        row = environments.get_environment(session, environment_id)
+        return EnvironmentView.of(row, environments.steps_of(session, environment_id))
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=EnvironmentView,
+    summary="Request an environment",
+    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": EnvironmentRequest.model_json_schema()}}}},
+    responses={409: {"description": "A live environment exists for this service and environment, or request_id reuse with another body"}},
+)
+async def create_environment(request: Request, state: State, principal: CurrentPrincipal) -> JSONResponse:
+    raw = await read_json_body(request)
+    if isinstance(raw, dict) and isinstance(raw.get("team"), str):
+        require_team(principal, raw["team"])
+    elif principal.role.value == "viewer":
+        raise ApiError(403, "forbidden", "viewer tokens are read-only")
+    submitter = await state.submitter()
+    row, created = await submitter.submit(raw)
+    view = await asyncio.to_thread(_view, state.database, row.id)
+    return JSONResponse(status_code=202, content=view.model_dump(mode="json"), headers={"Location": f"/v1/environments/{row.id}"})
+
+
+@router.get("/{environment_id}", response_model=EnvironmentView, summary="One environment with its steps and outputs")
+async def get_environment(environment_id: str, state: State, _principal: CurrentPrincipal) -> EnvironmentView:
+    return await asyncio.to_thread(_view, state.database, environment_id)
+
+
+@router.get("", response_model=list[EnvironmentView], summary="List environments")
+async def list_environments(
+    state: State,
+    _principal: CurrentPrincipal,
+    team: str | None = None,
+    service: str | None = None,
+    status: EnvironmentStatus | None = None,
+    limit: int = Query(default=200, ge=1, le=1000),
+) -> list[EnvironmentView]:
+    def query() -> list[EnvironmentView]:
+        with state.database.transaction() as session:
+            rows = environments.list_environments(session, team=team, service=service, status=status.value if status else None, limit=limit)
+            steps = environments.steps_by_environment(session, [r.id for r in rows])
+            return [EnvironmentView.of(r, steps[r.id]) for r in rows]
+
+    return await asyncio.to_thread(query)

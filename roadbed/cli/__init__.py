@@ -1,0 +1,1 @@
+"""The `roadbed` command line (typer + rich)."""

@@ -1,0 +1,228 @@
+"""`roadbed`: run the platform (`up`, `server`, `worker`, `api`) and use it (`create`, `status`, `list`)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from roadbed.auth import ensure_admin_token
+from roadbed.cli.client import ApiClient, CliError
+from roadbed.cli.processes import serve
+from roadbed.cli.progress import failure_reason, step_table, watch
+from roadbed.domain.errors import RoadbedError
+from roadbed.settings import Settings, load_settings
+from roadbed.storage.database import Database
+
+app = typer.Typer(help="Roadbed: self-service environments on durable Temporal workflows.", no_args_is_help=True, pretty_exceptions_enable=False)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _settings() -> Settings:
+    try:
+        return load_settings()
+    except Exception as exc:  # noqa: BLE001 - a bad setting is a one-line reason, not a trace
+        raise _fail(f"invalid settings: {exc}".splitlines()[0] + " " + " ".join(str(exc).splitlines()[1:3])) from exc
+
+
+def _print_targets(settings: Settings) -> None:
+    console.print("targets: " + ", ".join(f"{port}={target}" for port, target in settings.describe_targets().items()), highlight=False)
+
+
+def _configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("temporalio").setLevel(logging.WARNING)
+
+
+def _database(settings: Settings) -> Database:
+    database = Database(settings.resolved_database_url)
+    database.migrate()
+    return database
+
+
+@app.command()
+def up() -> None:
+    """Start everything on the embedded default: Temporal dev server, worker and API (Ctrl-C stops all)."""
+    from roadbed.devserver import start_dev_server, stop_process
+
+    settings = _settings()
+    _configure_logging()
+    _print_targets(settings)
+    settings.home.mkdir(parents=True, exist_ok=True)
+    database = _database(settings)
+    ensure_admin_token(database, settings.admin_token_file)
+    temporal = None
+    try:
+        if settings.temporal_address is None:
+            temporal = start_dev_server(settings, settings.home / "temporal.log")
+        console.print(f"Roadbed API      {settings.resolved_api_url}  (docs: {settings.resolved_api_url}/docs)", highlight=False)
+        console.print(f"Portal           {settings.resolved_api_url}/docs", highlight=False)
+        if temporal is not None:
+            console.print(f"Temporal UI      {settings.temporal_ui_url}", highlight=False)
+        console.print(f"Temporal         {settings.resolved_temporal_address}", highlight=False)
+        console.print(f"Admin token in   {settings.admin_token_file}", highlight=False)
+        asyncio.run(serve(settings, database, run_worker=True, run_api=True))
+    except RoadbedError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        if temporal is not None:
+            stop_process(temporal)
+        database.dispose()
+    console.print("Roadbed stopped.")
+
+
+@app.command()
+def server() -> None:
+    """Run only the embedded Temporal dev server (foreground)."""
+    import subprocess
+
+    from roadbed.devserver import dev_server_command
+
+    settings = _settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    console.print(f"Temporal {settings.resolved_temporal_address}, UI {settings.temporal_ui_url}", highlight=False)
+    raise typer.Exit(subprocess.call(dev_server_command(settings)))
+
+
+@app.command()
+def worker() -> None:
+    """Run one worker against the configured Temporal cluster (run several for more throughput)."""
+    settings = _settings()
+    _configure_logging()
+    _print_targets(settings)
+    asyncio.run(serve(settings, _database(settings), run_worker=True, run_api=False))
+
+
+@app.command()
+def api() -> None:
+    """Run only the HTTP API."""
+    settings = _settings()
+    _configure_logging()
+    _print_targets(settings)
+    database = _database(settings)
+    ensure_admin_token(database, settings.admin_token_file)
+    console.print(f"Roadbed API {settings.resolved_api_url}", highlight=False)
+    asyncio.run(serve(settings, database, run_worker=False, run_api=True))
+
+
+def _parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise _fail(f"{what} {pair!r} must look like key=value", 2)
+        try:
+            parsed[key] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key] = value
+    return parsed
+
+
+def _parse_resource(spec: str) -> dict[str, Any]:
+    head, _, settings = spec.partition(",")
+    kind, sep, name = head.partition(":")
+    if not sep or not kind or not name:
+        raise _fail(f"resource {spec!r} must look like TYPE:NAME[,key=value...]", 2)
+    return {"type": kind, "name": name, **_parse_pairs([s for s in settings.split(",") if s], "resource setting")}
+
+
+def _client() -> ApiClient:
+    try:
+        return ApiClient(_settings())
+    except CliError as exc:
+        raise _fail(str(exc)) from exc
+
+
+@app.command()
+def create(
+    service: Annotated[str, typer.Argument(help="Service name (DNS label)")],
+    team: Annotated[str, typer.Option("--team", help="Owning team")],
+    golden_path: Annotated[str, typer.Option("--golden-path", help="Golden path (template) name")],
+    env: Annotated[str, typer.Option("--env", help="dev, staging or prod")],
+    resource: Annotated[list[str] | None, typer.Option("--resource", help="TYPE:NAME[,key=value...], repeatable")] = None,
+    param: Annotated[list[str] | None, typer.Option("--param", help="key=value template parameter, repeatable")] = None,
+    request_id: Annotated[str | None, typer.Option("--request-id", help="Idempotency key")] = None,
+    wait: Annotated[bool, typer.Option("--wait", help="Show live progress; exit 0 only on success")] = False,
+) -> None:
+    """Request an environment for SERVICE from a golden path."""
+    body: dict[str, Any] = {
+        "service": service,
+        "team": team,
+        "golden_path": golden_path,
+        "environment": env,
+        "parameters": _parse_pairs(param or [], "parameter"),
+        "resources": [_parse_resource(r) for r in resource or []],
+    }
+    if request_id:
+        body["request_id"] = request_id
+    client = _client()
+    try:
+        environment = client.request("POST", "/v1/environments", json=body)
+        console.print(f"requested {environment['id']} (workflow {environment['workflow_id']})", highlight=False)
+        if wait:
+            environment = watch(client, environment["id"], console)
+            if environment["status"] != "SUCCEEDED":
+                raise _fail(failure_reason(environment))
+            console.print(f"[green]ready[/] repository {environment['outputs'].get('repository_url')}", highlight=False)
+    except CliError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        client.close()
+
+
+@app.command()
+def status(
+    environment_id: Annotated[str, typer.Argument(metavar="ID")],
+    watch_: Annotated[bool, typer.Option("--watch", help="Follow until the run ends")] = False,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one environment and its steps."""
+    client = _client()
+    try:
+        environment = watch(client, environment_id, console) if watch_ else client.request("GET", f"/v1/environments/{environment_id}")
+    except CliError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        client.close()
+    if as_json:
+        console.print_json(data=environment)
+    elif not watch_:
+        console.print(step_table(environment))
+
+
+@app.command("list")
+def list_(
+    team: Annotated[str | None, typer.Option("--team")] = None,
+    service: Annotated[str | None, typer.Option("--service")] = None,
+    status_: Annotated[str | None, typer.Option("--status")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List environments."""
+    params = {k: v for k, v in {"team": team, "service": service, "status": status_}.items() if v}
+    client = _client()
+    try:
+        rows = client.request("GET", "/v1/environments", params=params)
+    except CliError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        client.close()
+    if as_json:
+        console.print_json(data=rows)
+        return
+    table = Table()
+    for column in ("id", "service", "env", "team", "golden path", "status", "created"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(row["id"], row["service"], row["environment"], row["team"], f"{row['golden_path']}@{row['golden_path_version']}", row["status"], row["created_at"][:19])
+    console.print(table)

@@ -1,0 +1,1 @@
+"""Reports computed from the engine database (definitions: DESIGN.md, "Metrics definitions")."""
