@@ -9,7 +9,7 @@ else → retried under the step's policy.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -29,6 +29,7 @@ from roadbed.domain.models import (
     StepStatus,
 )
 from roadbed.domain.naming import namespace_for
+from roadbed.failpoints import Failpoints
 from roadbed.golden_paths import GoldenPath, GoldenPathRegistry
 from roadbed.ports import CatalogRegistry, InfrastructureRunner, KubernetesDeployer, MonitoringPublisher, RepoHost, RepositoryMarker
 from roadbed.rendering.catalog_entities import ServiceDescription, render_entities
@@ -54,6 +55,7 @@ class ProvisioningPorts:
     monitoring: MonitoringPublisher
     catalog: CatalogRegistry
     terraform_modules_dir: Path
+    failpoints: Failpoints = field(default_factory=Failpoints)
     image_registry: str = "registry.local"
 
 
@@ -76,6 +78,16 @@ def _heartbeat(detail: str) -> None:
     activity.heartbeat(detail)
 
 
+def _timeout_seconds() -> float:
+    timeout = activity.info().start_to_close_timeout
+    return timeout.total_seconds() if timeout else 60.0
+
+
+def _cancelled() -> bool:
+    """Heartbeat-less check used by a hanging failpoint: it must time out, so it does not heartbeat."""
+    return activity.is_cancelled() or activity.is_worker_shutdown()
+
+
 class ProvisioningActivities:
     def __init__(self, ports: ProvisioningPorts) -> None:
         self.ports = ports
@@ -91,6 +103,7 @@ class ProvisioningActivities:
         started = _now()
         self._record(env_id, StepProgress(name=step, status=StepStatus.RUNNING, attempts=attempt, started_at=started, detail=f"attempt {attempt}"))
         try:
+            self.ports.failpoints.trigger(step.value, attempt, hang_for=_timeout_seconds(), heartbeat=_cancelled)
             outputs, detail = work(data.outputs.model_copy(deep=True))
         except Exception as exc:
             permanent = isinstance(exc, PermanentError)

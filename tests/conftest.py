@@ -1,14 +1,25 @@
-"""Shared fixtures: a data dir per test, a migrated engine database, and settings pointing at them."""
+"""Shared fixtures: a data dir per test, a migrated engine database, settings pointing at them,
+and (only for tests that ask) a real Temporal dev server for the session with a worker per test."""
 
 from __future__ import annotations
 
 import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+import pytest_asyncio
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
 
+from roadbed.devserver import DYNAMIC_CONFIG
 from roadbed.settings import Settings, load_settings
 from roadbed.storage.database import Database
+from roadbed.submission import EnvironmentSubmitter
+from roadbed.temporal import SEARCH_ATTRIBUTES
+from roadbed.worker import activity_executor, build_ports, build_worker
 
 
 @pytest.fixture(autouse=True)
@@ -25,8 +36,43 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def database(settings: Settings) -> Database:
+def database(settings: Settings) -> Iterator[Database]:
     db = Database(settings.resolved_database_url)
     db.migrate()
     yield db
     db.dispose()
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    extra: list[str] = []
+    for value in DYNAMIC_CONFIG:
+        extra += ["--dynamic-config-value", value]
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=shutil.which("temporal"),
+        data_converter=pydantic_data_converter,
+        search_attributes=list(SEARCH_ATTRIBUTES),
+        dev_server_extra_args=extra,
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def worker(client: Client, settings: Settings, database: Database) -> AsyncIterator[None]:
+    executor = activity_executor()
+    running = build_worker(client, settings, build_ports(settings, database), executor)
+    async with running:
+        yield
+    executor.shutdown(wait=True)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def submitter(client: Client, settings: Settings, database: Database) -> EnvironmentSubmitter:
+    ports = build_ports(settings, database)
+    return EnvironmentSubmitter(database, client, ports.validator, settings.task_queue)
