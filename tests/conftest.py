@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 import pytest_asyncio
+from sqlalchemy import create_engine, make_url, text
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
@@ -26,7 +28,7 @@ from roadbed.worker import activity_executor, build_ports, build_worker
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     """No ROADBED_* variable of the machine running the tests leaks into them."""
     for name in list(os.environ):
-        if name.startswith("ROADBED_"):
+        if name.startswith("ROADBED_") and not name.startswith("ROADBED_TEST_"):
             monkeypatch.delenv(name)
 
 
@@ -41,6 +43,31 @@ def database(settings: Settings) -> Iterator[Database]:
     db.migrate()
     yield db
     db.dispose()
+
+
+@pytest.fixture
+def postgres_database() -> Iterator[Database]:
+    """A fresh, migrated PostgreSQL database on the server `tests/run.sh` starts (ROADBED_TEST_POSTGRES_URL)."""
+    server_url = os.environ.get("ROADBED_TEST_POSTGRES_URL")
+    if not server_url:
+        pytest.fail("ROADBED_TEST_POSTGRES_URL is not set: run the suite with `bash tests/run.sh`, which starts PostgreSQL")
+    name = f"roadbed_test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    db = Database(make_url(server_url).set(database=name).render_as_string(hide_password=False))
+    db.migrate()
+    yield db
+    db.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database(request: pytest.FixtureRequest) -> Database:
+    """Both engine-database backends, so SQLite and PostgreSQL stay in lockstep."""
+    return request.getfixturevalue("database" if request.param == "sqlite" else "postgres_database")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

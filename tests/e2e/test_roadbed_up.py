@@ -1,0 +1,89 @@
+"""End to end: `roadbed up` as a subprocess on a fresh data dir and free ports, used over HTTP and the CLI."""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import yaml
+
+from tests.e2e.harness import RoadbedUp
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def roadbed(tmp_path: Path) -> Iterator[RoadbedUp]:
+    instance = RoadbedUp(tmp_path / "home")
+    yield instance
+    if instance.process is not None and instance.process.poll() is None:
+        instance.process.kill()
+        instance.process.wait()
+
+
+def wait_for(http: httpx.Client, environment_id: str, predicate: Any, timeout: float = 90) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        environment = http.get(f"/v1/environments/{environment_id}").json()
+        if predicate(environment):
+            return environment
+        time.sleep(0.1)
+    raise AssertionError(f"condition not met for {environment_id}: {environment}")
+
+
+def step(environment: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(s for s in environment["steps"] if s["name"] == name)
+
+
+def test_up_provisions_survives_restart_and_stops_cleanly(roadbed: RoadbedUp, tmp_path: Path) -> None:
+    # First run: the infrastructure step fails transiently twice, and we stop `up` in the middle of it.
+    roadbed.start(ROADBED_FAILPOINTS="infrastructure:transient:2")
+    with roadbed.http() as http:
+        response = http.post(
+            "/v1/environments",
+            json={"service": "orders", "team": "payments", "golden_path": "python-service", "environment": "dev", "resources": [{"type": "postgres", "name": "main"}]},
+        )
+        assert response.status_code == 202, response.text
+        environment_id = response.json()["id"]
+        wait_for(http, environment_id, lambda e: step(e, "infrastructure")["attempts"] >= 2)
+    assert roadbed.stop() == 0
+    temporal_port = int(roadbed.env["ROADBED_TEMPORAL_PORT"])
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", temporal_port), timeout=1).close()
+
+    # Second run on the same data dir resumes the unfinished workflow.
+    roadbed.start()
+    with roadbed.http() as http:
+        environment = wait_for(http, environment_id, lambda e: e["status"] not in {"RUNNING"})
+        assert environment["status"] == "SUCCEEDED", environment
+        assert [s["status"] for s in environment["steps"]] == ["succeeded"] * 6
+        assert step(environment, "infrastructure")["attempts"] >= 3
+
+        clone = tmp_path / "clone"
+        subprocess.run(["git", "clone", "-q", environment["outputs"]["repository_url"], str(clone)], check=True)
+        component = next(yaml.safe_load_all((clone / "catalog-info.yaml").read_text()))
+        assert component["metadata"]["name"] == "orders"
+        assert component["spec"]["owner"] == "group:default/payments"
+        state = json.loads((roadbed.home / "terraform" / environment_id / "terraform.tfstate").read_text())
+        assert state["outputs"]["postgres_main"]["value"]["host"] == "orders-main.orders-dev.svc.cluster.local"
+        entity = http.get("/v1/catalog/entities/component/default/orders").json()
+        assert entity["metadata"]["annotations"]["roadbed.dev/environment-id"] == environment_id
+        assert http.get("/v1/metrics/time-to-environment").json()["count"] == 1
+
+    # The CLI against the running instance: --wait exits 0 on success, bad input exits non-zero with one line.
+    created = roadbed.cli("create", "billing", "--team", "payments", "--golden-path", "python-service", "--env", "dev", "--resource", "redis:cache", "--wait")
+    assert created.returncode == 0, created.stdout + created.stderr
+    assert "succeeded" in created.stdout and "ready" in created.stdout
+    rejected = roadbed.cli("create", "Bad_Name", "--team", "payments", "--golden-path", "python-service", "--env", "qa")
+    assert rejected.returncode == 1
+    assert rejected.stderr.count("\n") == 1 and "service" in rejected.stderr and "environment" in rejected.stderr
+    listed = roadbed.cli("list", "--json")
+    assert listed.returncode == 0 and {e["service"] for e in json.loads(listed.stdout)} == {"orders", "billing"}
+    assert roadbed.stop() == 0

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The whole test suite, on a fresh machine or a laptop: installs what the tests need, starts the
+# servers they need (a throwaway PostgreSQL), runs pytest, and cleans up. README's test command.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need_apt=()
+command -v git >/dev/null || need_apt+=(git)
+command -v promtool >/dev/null || need_apt+=(prometheus)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then echo "tests/run.sh: please install: ${need_apt[*]}" >&2; exit 1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  # The Debian packages start their own services; the tests start what they need themselves.
+  service prometheus stop >/dev/null 2>&1 || true
+fi
+
+python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+
+if [ -z "${ROADBED_TEST_POSTGRES_URL:-}" ]; then
+  pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+  pg_data=$(mktemp -d /tmp/roadbed-test-pg.XXXXXX)
+  pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+  [ "$(id -u)" = 0 ] && chown postgres "$pg_data"
+  run_pg "$pg_bin/initdb" -D "$pg_data" -A trust -U postgres >/dev/null
+  run_pg "$pg_bin/pg_ctl" -D "$pg_data" -l "$pg_data/server.log" -w \
+    -o "-p $pg_port -k $pg_data -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200" start >/dev/null
+  trap 'run_pg "$pg_bin/pg_ctl" -D "$pg_data" -m fast stop >/dev/null 2>&1; rm -rf "$pg_data"' EXIT
+  export ROADBED_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres"
+fi
+
+python3 -m pytest -q -p no:cacheprovider "$@"
