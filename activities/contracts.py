@@ -3,13 +3,16 @@
 Plain data only (no adapters), so workflow code can import it inside the sandbox. Every step
 activity takes a `StepInput` (the request plus the outputs of the steps before it) and returns a
 `StepResult` (the outputs so far, with its own added), which keeps the workflow a simple loop.
+Each compensable step has an undo activity taking a `CompensationInput`.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from roadbed.domain.models import (
+    COMPENSABLE_STEPS,
     EnvironmentOutputs,
     EnvironmentStatus,
     ErrorInfo,
@@ -19,7 +22,8 @@ from roadbed.domain.models import (
 )
 
 STEP_ACTIVITIES: dict[StepName, str] = {step: f"provision.{step.value}" for step in StepName}
-RECORD_OUTCOME = "provision.record"
+COMPENSATION_ACTIVITIES: dict[StepName, str] = {step: f"compensate.{step.value}" for step in COMPENSABLE_STEPS}
+RECORD_STATUS = "environment.record_status"
 
 
 class StepInput(Frozen):
@@ -34,11 +38,29 @@ class StepResult(Frozen):
     outputs: EnvironmentOutputs
 
 
-class OutcomeInput(Frozen):
-    """What the always-run `record` step stores: final status, outputs and, on failure, the reason."""
+class UndoReason(StrEnum):
+    """Why a step is undone: a failed/cancelled run (delete what was made) or a decommission (archive the repo)."""
+
+    COMPENSATE = "compensate"
+    DECOMMISSION = "decommission"
+
+
+class CompensationInput(Frozen):
+    provision: ProvisionInput
+    outputs: EnvironmentOutputs
+    reason: UndoReason = UndoReason.COMPENSATE
+    purge: bool = False
+
+
+class StatusUpdate(Frozen):
+    """A status change of an environment, stored by the `record_status` activity.
+
+    `finished_at` marks the outcome (the always-run record step); `failed_step` marks that step failed.
+    """
 
     environment_id: str
     status: EnvironmentStatus
-    outputs: EnvironmentOutputs
+    outputs: EnvironmentOutputs | None = None
     error: ErrorInfo | None = None
-    finished_at: datetime
+    failed_step: StepName | None = None
+    finished_at: datetime | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from roadbed.storage.tables import EnvironmentRow, StepRow
 
@@ -69,6 +69,10 @@ class EnvironmentView(BaseModel):
             created_at=row.created_at,
             finished_at=row.finished_at,
         )
+
+
+class ApprovalBody(BaseModel):
+    comment: str | None = Field(default=None, max_length=500)
 
 
 class ErrorDetail(BaseModel):

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from temporalio.client import Client
 
 from roadbed.golden_paths import GoldenPathRegistry
+from roadbed.lifecycle import EnvironmentLifecycle
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
 from roadbed.submission import EnvironmentSubmitter
@@ -32,4 +33,7 @@ class ApiState:
             return self.client
 
     async def submitter(self) -> EnvironmentSubmitter:
-        return EnvironmentSubmitter(self.database, await self.temporal(), self.validator, self.settings.task_queue)
+        return EnvironmentSubmitter(self.database, await self.temporal(), self.validator, self.settings)
+
+    async def lifecycle(self) -> EnvironmentLifecycle:
+        return EnvironmentLifecycle(self.database, await self.temporal(), self.settings.task_queue)

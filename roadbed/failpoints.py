@@ -2,7 +2,8 @@
 
 `STEP:MODE[:COUNT]`, comma-separated. STEP is a provisioning step or `STEP.compensate`; MODE is
 `transient` (a retryable error on the first COUNT attempts, default 1), `permanent` (non-retryable)
-or `hang` (blocks until the step's timeout). Counting by the activity's attempt number keeps the
+or `hang` (stops heartbeating and blocks until the step times out; on every attempt, or on the
+first COUNT when given — handy to rehearse a worker dying mid-step). Counting by the activity's attempt number keeps the
 behaviour the same across worker restarts. Off unless configured, and loud when on.
 """
 
@@ -38,7 +39,13 @@ class InjectedPermanentFault(PermanentError):
 class Failpoint:
     target: str
     mode: FailMode
-    count: int = 1
+    count: int | None = None
+
+    def fires_on(self, attempt: int) -> bool:
+        if self.mode is FailMode.PERMANENT:
+            return True
+        limit = self.count if self.count is not None else (1 if self.mode is FailMode.TRANSIENT else None)
+        return limit is None or attempt <= limit
 
 
 def _targets() -> set[str]:
@@ -57,7 +64,7 @@ def parse_failpoints(spec: str) -> dict[str, Failpoint]:
             raise ConfigurationError(f"ROADBED_FAILPOINTS entry {entry!r}: expected STEP:MODE[:COUNT] with STEP one of {sorted(_targets())}")
         try:
             mode = FailMode(parts[1])
-            count = int(parts[2]) if len(parts) == 3 else 1
+            count = int(parts[2]) if len(parts) == 3 else None
         except ValueError as exc:
             raise ConfigurationError(f"ROADBED_FAILPOINTS entry {entry!r}: mode must be transient, permanent or hang; COUNT a number") from exc
         failpoints[parts[0]] = Failpoint(parts[0], mode, count)
@@ -68,22 +75,26 @@ class Failpoints:
     def __init__(self, spec: str = "") -> None:
         self.points = parse_failpoints(spec)
         for point in self.points.values():
-            log.warning("FAILPOINT ARMED: %s %s (count %d) — this worker will inject faults", point.target, point.mode, point.count)
+            log.warning("FAILPOINT ARMED: %s %s (count %s) — this worker will inject faults", point.target, point.mode, point.count or "default")
 
-    def trigger(self, target: str, attempt: int, *, hang_for: float, heartbeat: Callable[[], bool] | None = None) -> None:
+    def hangs(self, target: str, attempt: int) -> bool:
+        point = self.points.get(target)
+        return point is not None and point.mode is FailMode.HANG and point.fires_on(attempt)
+
+    def trigger(self, target: str, attempt: int, *, hang_for: float, cancelled: Callable[[], bool] | None = None) -> None:
         """Raise or block as configured for `target` at this attempt; do nothing when unarmed."""
         point = self.points.get(target)
-        if point is None:
+        if point is None or not point.fires_on(attempt):
             return
         log.warning("FAILPOINT %s firing (%s, attempt %d)", target, point.mode, attempt)
         if point.mode is FailMode.PERMANENT:
             raise InjectedPermanentFault(f"failpoint {target}: injected permanent fault")
-        if point.mode is FailMode.TRANSIENT and attempt <= point.count:
-            raise InjectedTransientFault(f"failpoint {target}: injected transient fault {attempt}/{point.count}")
+        if point.mode is FailMode.TRANSIENT:
+            raise InjectedTransientFault(f"failpoint {target}: injected transient fault {attempt}/{point.count or 1}")
         if point.mode is FailMode.HANG:
             deadline = time.monotonic() + hang_for
             while time.monotonic() < deadline:
-                if heartbeat is not None and heartbeat():
+                if cancelled is not None and cancelled():
                     break
                 time.sleep(0.1)
             raise InjectedTransientFault(f"failpoint {target}: hung for {hang_for:.0f}s")

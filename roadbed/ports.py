@@ -8,14 +8,11 @@ Adapters raise only `roadbed.domain.errors` types, with the library error chaine
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from roadbed.rendering.manifests import WorkloadSpec
-
-Heartbeat = Callable[[str], None]
 
 
 class RepositoryMarker(BaseModel):
@@ -56,16 +53,20 @@ class RepoHost(Protocol):
 
     def delete_repository(self, name: str) -> None: ...
 
+    def archive_repository(self, name: str) -> str | None:
+        """Make the repository read-only history (kept, not deleted); returns where it now lives."""
+
     def repository_url(self, name: str) -> str: ...
 
     def list_repositories(self) -> list[str]: ...
 
 
 class InfrastructureRunner(Protocol):
-    def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any], heartbeat: Heartbeat) -> dict[str, dict[str, Any]]:
+    def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """Converge `workspace` to the root module and return each module call's outputs."""
 
-    def destroy(self, workspace: str, heartbeat: Heartbeat) -> None: ...
+    def destroy(self, workspace: str) -> None:
+        """Destroy everything in `workspace` and remove it; a missing workspace is already destroyed."""
 
     def list_workspaces(self) -> list[str]: ...
 
@@ -75,6 +76,9 @@ class KubernetesDeployer(Protocol):
         """Make the namespace hold exactly these manifests; returns where they live (path or cluster)."""
 
     def remove(self, namespace: str) -> None: ...
+
+    def namespaces(self) -> list[str]:
+        """Namespaces Roadbed manages on this target (for the orphan audit)."""
 
 
 class MonitoringPublisher(Protocol):
@@ -86,4 +90,5 @@ class MonitoringPublisher(Protocol):
 class CatalogRegistry(Protocol):
     def register(self, entities: list[dict[str, Any]], environment_id: str) -> list[str]: ...
 
-    def unregister(self, environment_id: str) -> None: ...
+    def unregister(self, environment_id: str, successor: str | None = None) -> None:
+        """Remove the environment's entities; a shared Component passes to the `successor` environment."""

@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     kubernetes_target: KubernetesTarget = KubernetesTarget.GITOPS
     terraform_target: TerraformTarget = TerraformTarget.LOCAL
 
+    # -- policy
+    approval_timeout_hours: float = Field(default=72.0, gt=0, description="prod requests not approved in time are cancelled")
+    approval_environments: str = "prod"
+
     # -- timings of the worker
     sticky_queue_timeout_seconds: float = Field(default=3.0, gt=0)
 

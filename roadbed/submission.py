@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from temporalio.client import Client
@@ -20,6 +20,7 @@ from temporalio.service import RPCError
 from roadbed.domain.errors import Conflict, TransientError
 from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus, ProvisionInput
 from roadbed.domain.naming import workflow_id_for
+from roadbed.settings import Settings
 from roadbed.storage import environments
 from roadbed.storage.database import Database
 from roadbed.storage.tables import EnvironmentRow
@@ -35,11 +36,13 @@ def new_environment_id() -> str:
 
 
 class EnvironmentSubmitter:
-    def __init__(self, database: Database, client: Client, validator: RequestValidator, task_queue: str) -> None:
+    def __init__(self, database: Database, client: Client, validator: RequestValidator, settings: Settings) -> None:
         self.database = database
         self.client = client
         self.validator = validator
-        self.task_queue = task_queue
+        self.task_queue = settings.task_queue
+        self.approval_environments = {e.strip() for e in settings.approval_environments.split(",") if e.strip()}
+        self.approval_timeout = timedelta(hours=settings.approval_timeout_hours)
 
     async def submit(self, raw: Any) -> tuple[EnvironmentRow, bool]:
         """(the environment row, whether this call created it). Raises InvalidRequest / Conflict."""
@@ -51,7 +54,12 @@ class EnvironmentSubmitter:
                 await self._start(existing)
                 return existing, False
         accepted = ProvisionInput(
-            environment_id=new_environment_id(), request=request, golden_path_version=golden_path.version, requested_at=datetime.now(UTC)
+            environment_id=new_environment_id(),
+            request=request,
+            golden_path_version=golden_path.version,
+            requested_at=datetime.now(UTC),
+            requires_approval=request.environment in self.approval_environments,
+            approval_timeout=self.approval_timeout,
         )
         row = await asyncio.to_thread(self._insert, accepted)
         try:
@@ -67,8 +75,9 @@ class EnvironmentSubmitter:
 
     def _insert(self, accepted: ProvisionInput) -> EnvironmentRow:
         workflow_id = workflow_id_for(accepted.request.service, accepted.request.environment, accepted.environment_id)
+        status = EnvironmentStatus.PENDING_APPROVAL if accepted.requires_approval else EnvironmentStatus.RUNNING
         with self.database.transaction() as session:
-            return environments.insert_environment(session, accepted, workflow_id, EnvironmentStatus.RUNNING)
+            return environments.insert_environment(session, accepted, workflow_id, status)
 
     def _forget(self, environment_id: str) -> None:
         with self.database.transaction() as session:
@@ -93,17 +102,8 @@ class EnvironmentSubmitter:
 
 
 def provision_input_of(row: EnvironmentRow) -> ProvisionInput:
-    """Rebuild the workflow input from the stored row (same bytes for the same request)."""
-    request = EnvironmentRequest(
-        request_id=row.request_id,
-        service=row.service,
-        team=row.team,
-        golden_path=row.golden_path,
-        environment=row.environment,
-        parameters=row.parameters,
-        resources=row.resources,
-    )
-    return ProvisionInput(environment_id=row.id, request=request, golden_path_version=row.golden_path_version, requested_at=row.created_at)
+    """The workflow input exactly as accepted (stored with the row), so a replayed start is identical."""
+    return ProvisionInput.model_validate(row.provision_input)
 
 
 def _same_request_or_conflict(row: EnvironmentRow, request: EnvironmentRequest) -> None:

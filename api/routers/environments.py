@@ -11,7 +11,9 @@ from fastapi.responses import JSONResponse
 
 from api.deps import CurrentPrincipal, State, require_team
 from api.errors import ApiError
-from api.schemas import ERROR_RESPONSES, EnvironmentView
+from api.schemas import ERROR_RESPONSES, ApprovalBody, EnvironmentView
+from api.state import ApiState
+from roadbed.auth import Principal, Role
 from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus
 from roadbed.storage import environments
 from roadbed.storage.database import Database
@@ -69,13 +71,67 @@ async def list_environments(
     _principal: CurrentPrincipal,
     team: str | None = None,
     service: str | None = None,
+    environment: str | None = None,
     status: EnvironmentStatus | None = None,
     limit: int = Query(default=200, ge=1, le=1000),
 ) -> list[EnvironmentView]:
     def query() -> list[EnvironmentView]:
         with state.database.transaction() as session:
-            rows = environments.list_environments(session, team=team, service=service, status=status.value if status else None, limit=limit)
+            rows = environments.list_environments(
+                session, team=team, service=service, environment=environment, status=status.value if status else None, limit=limit
+            )
             steps = environments.steps_by_environment(session, [r.id for r in rows])
             return [EnvironmentView.of(r, steps[r.id]) for r in rows]
 
     return await asyncio.to_thread(query)
+
+
+def _require_admin(principal: Principal, action: str) -> None:
+    if principal.role is not Role.PLATFORM_ADMIN:
+        raise ApiError(403, "forbidden", f"only platform-admin tokens may {action}")
+
+
+async def _acted_on(state: ApiState, environment_id: str) -> EnvironmentView:
+    return await asyncio.to_thread(_view, state.database, environment_id)
+
+
+@router.post("/{environment_id}/approve", response_model=EnvironmentView, status_code=202, summary="Approve a production request (platform-admin)",
+             responses={409: {"description": "Not waiting for approval"}})
+async def approve_environment(environment_id: str, state: State, principal: CurrentPrincipal, body: ApprovalBody | None = None) -> EnvironmentView:
+    _require_admin(principal, "approve production requests")
+    lifecycle = await state.lifecycle()
+    row = await lifecycle.load(environment_id)
+    await lifecycle.approve(row, approver=principal.token_id, comment=body.comment if body else None)
+    return await _acted_on(state, environment_id)
+
+
+@router.post("/{environment_id}/cancel", response_model=EnvironmentView, status_code=202, summary="Cancel a request; what was done is undone",
+             responses={409: {"description": "Already finished"}})
+async def cancel_environment(environment_id: str, state: State, principal: CurrentPrincipal) -> EnvironmentView:
+    lifecycle = await state.lifecycle()
+    row = await lifecycle.load(environment_id)
+    require_team(principal, row.team)
+    await lifecycle.cancel(row)
+    return await _acted_on(state, environment_id)
+
+
+@router.post("/{environment_id}/retry", response_model=EnvironmentView, status_code=202, summary="Retry a failed compensation",
+             responses={409: {"description": "Nothing to retry"}})
+async def retry_environment(environment_id: str, state: State, principal: CurrentPrincipal) -> EnvironmentView:
+    lifecycle = await state.lifecycle()
+    row = await lifecycle.load(environment_id)
+    require_team(principal, row.team)
+    await lifecycle.retry(row, requested_by=principal.token_id)
+    return await _acted_on(state, environment_id)
+
+
+@router.delete("/{environment_id}", response_model=EnvironmentView, status_code=202, summary="Decommission: every step undone in reverse order",
+               responses={409: {"description": "Not a SUCCEEDED environment"}})
+async def decommission_environment(
+    environment_id: str, state: State, principal: CurrentPrincipal, purge: bool = Query(default=False, description="delete the repository instead of archiving it")
+) -> EnvironmentView:
+    lifecycle = await state.lifecycle()
+    row = await lifecycle.load(environment_id)
+    require_team(principal, row.team)
+    await lifecycle.decommission(row, requested_by=principal.token_id, purge=purge)
+    return await _acted_on(state, environment_id)

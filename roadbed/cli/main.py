@@ -226,3 +226,76 @@ def list_(
     for row in rows:
         table.add_row(row["id"], row["service"], row["environment"], row["team"], f"{row['golden_path']}@{row['golden_path_version']}", row["status"], row["created_at"][:19])
     console.print(table)
+
+
+def _act(method: str, path: str, done: str, **kwargs: Any) -> dict[str, Any]:
+    client = _client()
+    try:
+        environment = client.request(method, path, **kwargs)
+    except CliError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        client.close()
+    console.print(f"{done}: {environment['id']} is {environment['status']}", highlight=False)
+    return environment
+
+
+@app.command()
+def approve(environment_id: Annotated[str, typer.Argument(metavar="ID")], comment: Annotated[str | None, typer.Option("--comment")] = None) -> None:
+    """Approve a production request that waits for approval (platform-admin)."""
+    _act("POST", f"/v1/environments/{environment_id}/approve", "approved", json={"comment": comment})
+
+
+@app.command()
+def cancel(environment_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Cancel a request; whatever it already built is undone in reverse order."""
+    _act("POST", f"/v1/environments/{environment_id}/cancel", "cancel requested")
+
+
+@app.command()
+def retry(environment_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
+    """Retry the failed compensation of a FAILED environment, after fixing its cause."""
+    _act("POST", f"/v1/environments/{environment_id}/retry", "retrying")
+
+
+@app.command()
+def decommission(
+    service: Annotated[str, typer.Argument(help="Service name")],
+    env: Annotated[str, typer.Option("--env", help="dev, staging or prod")],
+    purge: Annotated[bool, typer.Option("--purge", help="Delete the repository instead of archiving it")] = False,
+    wait: Annotated[bool, typer.Option("--wait", help="Follow until decommissioned")] = False,
+) -> None:
+    """Tear down SERVICE's environment: every step undone in reverse, the repository archived."""
+    client = _client()
+    try:
+        live = client.request("GET", "/v1/environments", params={"service": service, "environment": env, "status": "SUCCEEDED"})
+        if not live:
+            raise CliError(f"{service} has no SUCCEEDED {env} environment")
+        environment = client.request("DELETE", f"/v1/environments/{live[0]['id']}", params={"purge": purge})
+        console.print(f"decommissioning {environment['id']}", highlight=False)
+        if wait:
+            environment = watch(client, environment["id"], console)
+            if environment["status"] != "DECOMMISSIONED":
+                raise CliError(failure_reason(environment))
+    except CliError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        client.close()
+
+
+@app.command()
+def doctor() -> None:
+    """Audit every target for leftovers no live environment owns, and for what live ones lack (exit 1 if any)."""
+    from roadbed.doctor import audit
+    from roadbed.worker import build_ports
+
+    settings = _settings()
+    _print_targets(settings)
+    database = _database(settings)
+    ports = build_ports(settings, database)
+    findings = audit(database, ports.repo_host, ports.infrastructure, ports.kubernetes)
+    for finding in findings:
+        console.print(finding.line(), highlight=False)
+    if findings:
+        raise _fail(f"{len(findings)} finding(s)")
+    console.print("[green]nothing orphaned, nothing missing[/]")

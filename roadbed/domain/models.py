@@ -6,7 +6,7 @@ pydantic data converter can carry them through Temporal history unchanged.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -100,12 +100,31 @@ class EnvironmentRequest(Frozen):
 
 
 class ProvisionInput(Frozen):
-    """The input of `ProvisionEnvironmentWorkflow`: the accepted request plus its identity."""
+    """The input of `ProvisionEnvironmentWorkflow`: the accepted request plus its identity.
+
+    The approval policy is decided at acceptance and carried here, so a running workflow never
+    changes behaviour when settings change.
+    """
 
     environment_id: str
     request: EnvironmentRequest
     golden_path_version: str
     requested_at: datetime
+    requires_approval: bool = False
+    approval_timeout: timedelta = timedelta(hours=72)
+
+
+class Approval(Frozen):
+    """Who approved a production request (the `approve` update's input)."""
+
+    approver: str
+    comment: str | None = Field(default=None, max_length=500)
+
+
+class CompensationRetry(Frozen):
+    """Input of the `retry` update: re-run compensations that failed, after the cause was fixed."""
+
+    requested_by: str
 
 
 class StepProgress(BaseModel):
@@ -123,6 +142,9 @@ class ErrorInfo(Frozen):
     message: str
 
 
+COMPENSABLE_STEPS: tuple[StepName, ...] = tuple(step for step in STEP_ORDER if step is not StepName.VALIDATE)
+
+
 class ResourceOutputs(Frozen):
     type: str
     name: str
@@ -137,6 +159,15 @@ class EnvironmentOutputs(BaseModel):
     gitops_path: str | None = None
     monitoring_files: list[str] = Field(default_factory=list)
     links: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class DecommissionInput(Frozen):
+    """The input of `DecommissionEnvironmentWorkflow`: what was provisioned, and whether to purge the repo."""
+
+    provision: ProvisionInput
+    outputs: EnvironmentOutputs
+    purge: bool = False
+    requested_by: str
 
 
 class ProvisionProgress(BaseModel):

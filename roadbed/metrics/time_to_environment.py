@@ -1,4 +1,7 @@
-"""Time-to-environment: ready − requested, over successful runs only; failures counted apart."""
+"""Time-to-environment: ready − requested, over successful runs only; failures counted apart.
+
+`ready_at` is kept when an environment is later decommissioned, so its provisioning still counts.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +9,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from roadbed.domain.models import EnvironmentStatus
@@ -14,6 +17,7 @@ from roadbed.metrics.percentiles import percentile
 from roadbed.storage.tables import EnvironmentRow
 
 FAILED_STATUSES = (EnvironmentStatus.FAILED.value, EnvironmentStatus.COMPENSATED.value)
+_READY = EnvironmentRow.ready_at.is_not(None)
 
 
 def _summary(durations: list[float], failures: int) -> dict[str, Any]:
@@ -29,8 +33,13 @@ def _summary(durations: list[float], failures: int) -> dict[str, Any]:
 def time_to_environment(session: Session, *, now: datetime, window_days: int, golden_path: str | None = None, environment: str | None = None) -> dict[str, Any]:
     since = now - timedelta(days=window_days)
     query = select(
-        EnvironmentRow.golden_path, EnvironmentRow.environment, EnvironmentRow.status, EnvironmentRow.created_at, EnvironmentRow.finished_at
-    ).where(EnvironmentRow.finished_at >= since, EnvironmentRow.status.in_([EnvironmentStatus.SUCCEEDED.value, *FAILED_STATUSES]))
+        EnvironmentRow.golden_path, EnvironmentRow.environment, EnvironmentRow.created_at, EnvironmentRow.ready_at
+    ).where(
+        or_(
+            and_(_READY, EnvironmentRow.ready_at >= since),
+            and_(~_READY, EnvironmentRow.finished_at >= since, EnvironmentRow.status.in_(FAILED_STATUSES)),
+        )
+    )
     if golden_path:
         query = query.where(EnvironmentRow.golden_path == golden_path)
     if environment:
@@ -41,13 +50,13 @@ def time_to_environment(session: Session, *, now: datetime, window_days: int, go
     by_env: dict[str, list[float]] = defaultdict(list)
     failed_by_path: dict[str, int] = defaultdict(int)
     failed_by_env: dict[str, int] = defaultdict(int)
-    for path, env, status, created, finished in session.execute(query):
-        if status != EnvironmentStatus.SUCCEEDED.value:
+    for path, env, created, ready in session.execute(query):
+        if ready is None:
             failures += 1
             failed_by_path[path] += 1
             failed_by_env[env] += 1
             continue
-        seconds = (finished - created).total_seconds()
+        seconds = (ready - created).total_seconds()
         durations.append(seconds)
         by_path[path].append(seconds)
         by_env[env].append(seconds)

@@ -60,10 +60,17 @@ def list_entities(
     return list(session.scalars(query))
 
 
-def delete_entities_of(session: Session, environment_id: str) -> int:
+def release_entities(session: Session, environment_id: str, successor: str | None) -> int:
+    """Remove an environment's entities; the service's Component passes to `successor` if one is live."""
+    kept = 0
+    if successor is not None:
+        rows = session.scalars(select(CatalogEntityRow).where(CatalogEntityRow.environment_id == environment_id, CatalogEntityRow.kind == "component"))
+        for row in rows:
+            row.environment_id = successor
+            kept += 1
     result = session.execute(delete(CatalogEntityRow).where(CatalogEntityRow.environment_id == environment_id))
     session.flush()
-    return result.rowcount or 0
+    return (result.rowcount or 0) + kept
 
 
 _INVERSE = {"ownedBy": "ownerOf", "dependsOn": "dependencyOf", "dependencyOf": "dependsOn", "partOf": "hasPart"}

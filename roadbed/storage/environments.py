@@ -46,6 +46,7 @@ def insert_environment(session: Session, accepted: ProvisionInput, workflow_id: 
         parameters=request.parameters,
         resources=[r.model_dump() for r in request.resources],
         outputs={},
+        provision_input=accepted.model_dump(mode="json"),
         created_at=accepted.requested_at,
     )
     try:
@@ -73,6 +74,14 @@ def find_live(session: Session, service: str, environment: str) -> EnvironmentRo
     return session.scalar(select(EnvironmentRow).where(EnvironmentRow.live_key == live_key(service, environment)))
 
 
+def other_live_environment(session: Session, service: str, environment_id: str) -> EnvironmentRow | None:
+    """Another live environment of the same service (it shares the repository and the Component)."""
+    query = select(EnvironmentRow).where(
+        EnvironmentRow.service == service, EnvironmentRow.id != environment_id, EnvironmentRow.live_key.is_not(None)
+    )
+    return session.scalars(query.order_by(EnvironmentRow.created_at)).first()
+
+
 def get_environment(session: Session, environment_id: str) -> EnvironmentRow:
     row = session.get(EnvironmentRow, environment_id)
     if row is None:
@@ -85,6 +94,7 @@ def list_environments(
     *,
     team: str | None = None,
     service: str | None = None,
+    environment: str | None = None,
     status: str | None = None,
     limit: int = 500,
 ) -> list[EnvironmentRow]:
@@ -93,6 +103,8 @@ def list_environments(
         query = query.where(EnvironmentRow.team == team)
     if service:
         query = query.where(EnvironmentRow.service == service)
+    if environment:
+        query = query.where(EnvironmentRow.environment == environment)
     if status:
         query = query.where(EnvironmentRow.status == status)
     return list(session.scalars(query))
@@ -149,6 +161,8 @@ def record_status(
         row.error = error
     if finished_at is not None:
         row.finished_at = finished_at
+        if status is EnvironmentStatus.SUCCEEDED:
+            row.ready_at = finished_at
     session.flush()
 
 

@@ -53,8 +53,10 @@ class EnvironmentRow(Base):
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     resources: Mapped[list[Any]] = mapped_column(default=list)
     outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    provision_input: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime]
+    ready_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
 
 

@@ -34,8 +34,12 @@ def golden_path() -> GoldenPath:
 
 
 def parameters_for(golden_path: GoldenPath, request_parameters: dict[str, Any], environment: str = "staging") -> dict[str, Any]:
-    request = EnvironmentRequest(service=SERVICE, team=TEAM, golden_path="python-service", environment=environment, parameters=request_parameters)
-    provision = ProvisionInput(environment_id="env_test", request=request, golden_path_version=golden_path.version, requested_at=datetime.now(UTC))
+    request = EnvironmentRequest(
+        service=SERVICE, team=TEAM, golden_path="python-service", environment=environment, parameters=request_parameters
+    )
+    provision = ProvisionInput(
+        environment_id="env_test", request=request, golden_path_version=golden_path.version, requested_at=datetime.now(UTC)
+    )
     return template_parameters(provision, golden_path)
 
 
@@ -88,7 +92,18 @@ def test_generated_service_test_suite_passes(repository: Path) -> None:
 
 
 def test_expected_files_exist(files: dict[str, bytes]) -> None:
-    for path in ["catalog-info.yaml", "mkdocs.yml", "docs/runbook.md", "docs/index.md", "Dockerfile", ".github/workflows/ci.yaml", "app/main.py", "tests/test_app.py", "pyproject.toml", "slo.yaml"]:
+    for path in [
+        "catalog-info.yaml",
+        "mkdocs.yml",
+        "docs/runbook.md",
+        "docs/index.md",
+        "Dockerfile",
+        ".github/workflows/ci.yaml",
+        "app/main.py",
+        "tests/test_app.py",
+        "pyproject.toml",
+        "slo.yaml",
+    ]:
         assert path in files, path
     assert not any(name.startswith(".roadbed/") for name in files), "the marker is the repo host's job, not the skeleton's"
 

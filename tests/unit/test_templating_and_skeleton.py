@@ -158,7 +158,9 @@ def test_parameter_values_are_data_not_template_source(payload: str) -> None:
 # -- golden paths on disk
 
 
-def write_template(directory: Path, *, steps: list[dict[str, Any]] | None = None, parameters: Any = None, output: dict | None = None) -> None:
+def write_template(
+    directory: Path, *, steps: list[dict[str, Any]] | None = None, parameters: Any = None, output: dict | None = None
+) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     document = {
         "apiVersion": "scaffolder.backstage.io/v1beta3",
@@ -169,7 +171,13 @@ def write_template(directory: Path, *, steps: list[dict[str, Any]] | None = None
             "parameters": parameters if parameters is not None else [],
             "steps": steps
             if steps is not None
-            else [{"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}", "owner": "${{ parameters.owner }}"}}}],
+            else [
+                {
+                    "id": "fetch",
+                    "action": "fetch:template",
+                    "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}", "owner": "${{ parameters.owner }}"}},
+                }
+            ],
         },
     }
     if output is not None:
@@ -221,13 +229,22 @@ def test_copy_without_render_globs_are_verbatim_but_names_still_render(tmp_path:
         {
             "id": "fetch",
             "action": "fetch:template",
-            "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}"}, "copyWithoutRender": [".github/workflows/*", "*.tpl"]},
+            "input": {
+                "url": "./skeleton",
+                "values": {"name": "${{ parameters.name }}"},
+                "copyWithoutRender": [".github/workflows/*", "*.tpl"],
+            },
         }
     ]
     ci = "run: echo ${{ github.sha }} {% raw %}\n"
     golden_path = golden_path_with(
         tmp_path,
-        {".github/workflows/ci.yaml": ci, "deep/x.tpl": "${{ values.nope }}", "${{ values.name }}.tpl": "${{ x }}", "other.md": "${{ values.name }}"},
+        {
+            ".github/workflows/ci.yaml": ci,
+            "deep/x.tpl": "${{ values.nope }}",
+            "${{ values.name }}.tpl": "${{ x }}",
+            "other.md": "${{ values.name }}",
+        },
         steps=steps,
     )
     files = render_repository(golden_path, PARAMS)
@@ -259,7 +276,13 @@ def test_fetch_plain_copies_without_rendering_contents_or_names(tmp_path: Path) 
 
 @pytest.mark.parametrize("payload", ["{{ 7*7 }}", "${{ 7*7 }}", "x ${{ values.name }} {% if 1 %}y{% endif %}"])
 def test_template_syntax_in_a_parameter_comes_out_literally_in_files(tmp_path: Path, payload: str) -> None:
-    steps = [{"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}", "description": "${{ parameters.description }}"}}}]
+    steps = [
+        {
+            "id": "fetch",
+            "action": "fetch:template",
+            "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}", "description": "${{ parameters.description }}"}},
+        }
+    ]
     golden_path = golden_path_with(tmp_path, {"README.md": "# ${{ values.name }}\n\n${{ values.description }}\n"}, steps=steps)
     files = render_repository(golden_path, {"name": "checkout", "description": payload})
     assert files["README.md"].decode() == f"# checkout\n\n{payload}\n"
@@ -267,7 +290,13 @@ def test_template_syntax_in_a_parameter_comes_out_literally_in_files(tmp_path: P
 
 
 def test_step_inputs_are_rendered_from_parameters(tmp_path: Path) -> None:
-    steps = [{"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton", "targetPath": "services/${{ parameters.name }}", "values": {"n": "${{ parameters.replicas }}"}}}]
+    steps = [
+        {
+            "id": "fetch",
+            "action": "fetch:template",
+            "input": {"url": "./skeleton", "targetPath": "services/${{ parameters.name }}", "values": {"n": "${{ parameters.replicas }}"}},
+        }
+    ]
     golden_path = golden_path_with(tmp_path, {"count.txt": "${{ values.n + 1 }}"}, steps=steps)
     assert render_repository(golden_path, {"name": "checkout", "replicas": 2}) == {"services/checkout/count.txt": b"3"}
 
@@ -280,12 +309,20 @@ def test_template_file_extension_renders_only_matching_files(tmp_path: Path) -> 
             "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}"}, "templateFileExtension": ".jinja"},
         }
     ]
-    golden_path = golden_path_with(tmp_path, {"app.py.jinja": "NAME = '${{ values.name }}'", "raw.py": "X = '${{ values.name }}'"}, steps=steps)
+    golden_path = golden_path_with(
+        tmp_path, {"app.py.jinja": "NAME = '${{ values.name }}'", "raw.py": "X = '${{ values.name }}'"}, steps=steps
+    )
     assert render_repository(golden_path, PARAMS) == {"app.py": b"NAME = 'checkout'", "raw.py": b"X = '${{ values.name }}'"}
 
 
 def test_template_file_extension_true_means_njk(tmp_path: Path) -> None:
-    steps = [{"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}"}, "templateFileExtension": True}}]
+    steps = [
+        {
+            "id": "fetch",
+            "action": "fetch:template",
+            "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}"}, "templateFileExtension": True},
+        }
+    ]
     golden_path = golden_path_with(tmp_path, {"a.txt.njk": "${{ values.name }}", "b.txt": "${{ values.name }}"}, steps=steps)
     assert render_repository(golden_path, PARAMS) == {"a.txt": b"checkout", "b.txt": b"${{ values.name }}"}
 
@@ -379,7 +416,9 @@ def test_output_links_use_the_publish_step_output(tmp_path: Path) -> None:
         {"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton"}},
         {"id": "publish", "action": "publish:github", "input": {}},
     ]
-    output = {"links": [{"title": "Repository", "url": "${{ steps.publish.output.remoteUrl }}"}, {"title": "${{ parameters.name }}", "url": "x"}]}
+    output = {
+        "links": [{"title": "Repository", "url": "${{ steps.publish.output.remoteUrl }}"}, {"title": "${{ parameters.name }}", "url": "x"}]
+    }
     golden_path = golden_path_with(tmp_path, {"a.txt": "a"}, steps=steps, output=output)
     links = render_output_links(golden_path, PARAMS, {"remoteUrl": "file:///repo.git"})
     assert links == [{"title": "Repository", "url": "file:///repo.git"}, {"title": "checkout", "url": "x"}]
@@ -414,7 +453,9 @@ def test_template_without_fetch_step_is_invalid(tmp_path: Path) -> None:
 def test_template_of_another_kind_is_invalid(tmp_path: Path) -> None:
     directory = tmp_path / "gp"
     directory.mkdir()
-    (directory / "template.yaml").write_text(yaml.safe_dump({"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "x"}}))
+    (directory / "template.yaml").write_text(
+        yaml.safe_dump({"apiVersion": "backstage.io/v1alpha1", "kind": "Component", "metadata": {"name": "x"}})
+    )
     golden_path = load_golden_path(directory)
     assert not golden_path.valid
     assert any("v1beta3" in p for p in golden_path.problems)

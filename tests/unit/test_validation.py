@@ -58,7 +58,8 @@ def write_golden_path(root: Path, name: str, *, resources: list[str], parameters
             "type": "service",
             "roadbed": {"version": "0.1.0", "resources": resources},
             "parameters": parameters or [],
-            "steps": steps or [{"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}"}}}],
+            "steps": steps
+            or [{"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}"}}}],
         },
     }
     (directory / "template.yaml").write_text(yaml.safe_dump(document))
@@ -206,12 +207,16 @@ def test_resource_type_not_offered_by_the_golden_path(tmp_path: Path) -> None:
     settings = load_settings(home=tmp_path / "home", golden_paths_dirs=str(extra))
     validator = make_validator(settings)
 
-    body = valid_body(golden_path="cache-only", parameters={}, resources=[{"type": "redis", "name": "cache"}, {"type": "postgres", "name": "main"}])
+    body = valid_body(
+        golden_path="cache-only", parameters={}, resources=[{"type": "redis", "name": "cache"}, {"type": "postgres", "name": "main"}]
+    )
     errors = field_errors(validator, body)
     assert list(errors) == ["resources.1.type"]
     assert "'cache-only' does not offer 'postgres'" in errors["resources.1.type"]
 
-    request, golden_path = validator.validate(valid_body(golden_path="cache-only", parameters={}, resources=[{"type": "redis", "name": "cache"}]))
+    request, golden_path = validator.validate(
+        valid_body(golden_path="cache-only", parameters={}, resources=[{"type": "redis", "name": "cache"}])
+    )
     assert golden_path.name == "cache-only"
     assert golden_path.directory == extra / "cache-only"
     assert [r.type for r in request.resources] == ["redis"]
@@ -246,7 +251,9 @@ def test_unknown_resource_setting_is_named_known_setting_passes(validator: Reque
 
 def test_common_variables_cannot_be_overridden_as_settings(validator: RequestValidator) -> None:
     """`service`, `environment` and `team` are Roadbed's; a request cannot smuggle them in as settings."""
-    errors = field_errors(validator, valid_body(resources=[{"type": "postgres", "name": "main", "team": "someone-else", "environment": "prod"}]))
+    errors = field_errors(
+        validator, valid_body(resources=[{"type": "postgres", "name": "main", "team": "someone-else", "environment": "prod"}])
+    )
     assert set(errors) == {"resources.0.team", "resources.0.environment"}
 
 
