@@ -6,7 +6,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -90,13 +91,25 @@ async def client(temporal_env: WorkflowEnvironment) -> Client:
     return temporal_env.client
 
 
+@pytest.fixture
+def start_worker(client: Client, settings: Settings, database: Database) -> Callable[..., AbstractAsyncContextManager[None]]:
+    """A factory for workers on the test's task queue, optionally with failpoints armed."""
+
+    @asynccontextmanager
+    async def start(failpoints: str = "", on: Client | None = None) -> AsyncIterator[None]:
+        executor = activity_executor()
+        armed = settings.model_copy(update={"failpoints": failpoints})
+        async with build_worker(on or client, armed, build_ports(armed, database), executor):
+            yield
+        executor.shutdown(wait=True)
+
+    return start
+
+
 @pytest_asyncio.fixture(loop_scope="session")
-async def worker(client: Client, settings: Settings, database: Database) -> AsyncIterator[None]:
-    executor = activity_executor()
-    running = build_worker(client, settings, build_ports(settings, database), executor)
-    async with running:
+async def worker(start_worker: Callable[..., AbstractAsyncContextManager[None]]) -> AsyncIterator[None]:
+    async with start_worker():
         yield
-    executor.shutdown(wait=True)
 
 
 @pytest_asyncio.fixture(loop_scope="session")

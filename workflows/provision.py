@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 from temporalio import workflow
-from temporalio.exceptions import ActivityError
+from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import STEP_ACTIVITIES, CompensationInput, StatusUpdate, StepInput, StepResult
@@ -92,8 +92,12 @@ class ProvisionEnvironmentWorkflow:
                 outputs = result.outputs
             return await self._finish(data, EnvironmentStatus.SUCCEEDED, outputs, None)
         except ActivityError as failure:
-            error = error_info(current, failure)
-            final = EnvironmentStatus.COMPENSATED
+            if not is_cancelled_exception(failure):
+                error = error_info(current, failure)
+                return await self._compensate(data, outputs, error, current, EnvironmentStatus.COMPENSATED)
+            error = ErrorInfo(step=current.value if current else None, error_class="Cancelled", message="cancelled by request")
+            final = EnvironmentStatus.CANCELLED
+            saga.cancel_requested = True
         except asyncio.CancelledError:
             error = ErrorInfo(step=current.value if current else None, error_class="Cancelled", message="cancelled by request")
             final = EnvironmentStatus.CANCELLED

@@ -9,6 +9,7 @@ in a temporary directory and renamed into place, so a half-created repository ne
 from __future__ import annotations
 
 import json
+import random
 import shutil
 import stat
 import tempfile
@@ -16,8 +17,9 @@ import time
 from pathlib import Path
 
 from dulwich.errors import NotGitRepository
+from dulwich.file import FileLocked
 from dulwich.index import commit_tree
-from dulwich.objects import Blob, Commit
+from dulwich.objects import ZERO_SHA, Blob, Commit
 from dulwich.repo import Repo
 
 from roadbed.domain.errors import PermanentError, TransientError
@@ -55,7 +57,8 @@ class LocalGitRepoHost:
         if not path.exists():
             self.root.mkdir(parents=True, exist_ok=True)
             staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.root))
-            Repo.init_bare(str(staging)).close()
+            with Repo.init_bare(str(staging)) as fresh:
+                fresh.refs.set_symbolic_ref(b"HEAD", BRANCH)
             try:
                 staging.rename(path)
                 created = True
@@ -64,8 +67,12 @@ class LocalGitRepoHost:
         with self._open(name) as repo:
             head = repo.refs.read_ref(BRANCH)
             if head is None:
-                head = self._commit(repo, {**files, MARKER_PATH: _marker_bytes(marker)}, message, replace=True)
-                return RepositoryRef(name=name, url=self.repository_url(name), default_branch="main", head=head, created=True)
+                try:
+                    first = self._commit(repo, {**files, MARKER_PATH: _marker_bytes(marker)}, message, initial=True)
+                    return RepositoryRef(name=name, url=self.repository_url(name), default_branch="main", head=first, created=True)
+                except _InitialCommitTaken:
+                    head = repo.refs.read_ref(BRANCH)  # a concurrent attempt initialised it: adopt below
+            assert head is not None
             existing = self._read(repo, MARKER_PATH)
             if existing is None or RepositoryMarker.model_validate_json(existing).service != marker.service:
                 raise PermanentError(f"repository {name!r} already exists and was not created by Roadbed for service {marker.service!r}")
@@ -73,7 +80,7 @@ class LocalGitRepoHost:
 
     def commit_files(self, name: str, changes: dict[str, bytes | None], message: str) -> str:
         with self._open(name) as repo:
-            return self._commit(repo, changes, message, replace=False)
+            return self._commit(repo, changes, message)
 
     def read_file(self, name: str, path: str) -> bytes | None:
         with self._open(name) as repo:
@@ -116,11 +123,17 @@ class LocalGitRepoHost:
             return None
         return repo[sha].data
 
-    def _commit(self, repo: Repo, changes: dict[str, bytes | None], message: str, *, replace: bool) -> str:
+    def _commit(self, repo: Repo, changes: dict[str, bytes | None], message: str, *, initial: bool = False) -> str:
+        """Commit on the current head and publish with compare-and-swap; retry on a lost race.
+
+        `initial` commits only onto an empty branch, raising `_InitialCommitTaken` if another writer got there first.
+        """
         for _ in range(CAS_ATTEMPTS):
             parent = repo.refs.read_ref(BRANCH)
+            if initial and parent is not None:
+                raise _InitialCommitTaken
             entries: dict[bytes, tuple[bytes, int]] = {}
-            if parent is not None and not replace:
+            if parent is not None:
                 for entry in repo.object_store.iter_tree_contents(repo[parent].tree):
                     entries[entry.path] = (entry.sha, entry.mode)
             for path, content in changes.items():
@@ -142,10 +155,17 @@ class LocalGitRepoHost:
             commit.encoding = b"UTF-8"
             commit.message = message.encode()
             repo.object_store.add_object(commit)
-            if repo.refs.set_if_equals(BRANCH, parent, commit.id):
-                repo.refs.set_symbolic_ref(b"HEAD", BRANCH)
-                return commit.id.decode()
+            try:
+                if repo.refs.set_if_equals(BRANCH, parent if parent is not None else ZERO_SHA, commit.id):
+                    return commit.id.decode()
+            except FileLocked:
+                pass  # another writer holds the ref lock right now: same as losing the race
+            time.sleep(random.uniform(0.001, 0.02))
         raise TransientError(f"lost the race to update {BRANCH.decode()} {CAS_ATTEMPTS} times")
+
+
+class _InitialCommitTaken(Exception):
+    """Another writer made the first commit of a repository we were initialising."""
 
 
 def _marker_bytes(marker: RepositoryMarker) -> bytes:

@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 from jinja2 import StrictUndefined, TemplateError, Undefined
-from jinja2.nativetypes import NativeEnvironment
 from jinja2.sandbox import SandboxedEnvironment
 
 from roadbed.domain.errors import PermanentError
@@ -69,10 +68,6 @@ def _install_filters(env: SandboxedEnvironment) -> None:
     )
 
 
-class _NativeSandbox(SandboxedEnvironment, NativeEnvironment):
-    """Sandboxed and native: `${{ parameters.replicas }}` keeps its type (an int stays an int)."""
-
-
 def _configure(env: SandboxedEnvironment) -> SandboxedEnvironment:
     _install_filters(env)
     return env
@@ -88,13 +83,6 @@ def text_environment() -> SandboxedEnvironment:
             keep_trailing_newline=True,
             autoescape=False,
         )
-    )
-
-
-@cache
-def native_environment() -> SandboxedEnvironment:
-    return _configure(
-        _NativeSandbox(variable_start_string="${{", variable_end_string="}}", undefined=StrictUndefined)
     )
 
 
@@ -115,9 +103,9 @@ def render_value(value: Any, context: dict[str, Any], *, where: str) -> Any:
         if "${{" not in value and "{%" not in value:
             return value
         whole = _WHOLE_EXPRESSION.match(value)
-        if whole and "${{" not in whole.group("expr"):
+        if whole and "${{" not in whole.group("expr") and "}}" not in whole.group("expr"):
             try:
-                result = native_environment().from_string(value.strip()).render(context)
+                result = text_environment().compile_expression(whole.group("expr"), undefined_to_none=False)(**context)
                 if isinstance(result, Undefined):
                     result._fail_with_undefined_error()
                 return result

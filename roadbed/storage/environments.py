@@ -126,13 +126,22 @@ def steps_by_environment(session: Session, environment_ids: list[str]) -> dict[s
     return grouped
 
 
+_UNDO_STATES = {StepStatus.COMPENSATING.value, StepStatus.COMPENSATED.value}
+
+
 def record_step(session: Session, environment_id: str, progress: StepProgress) -> None:
-    """Mirror one step's progress; the first start time is kept across retries."""
+    """Mirror one step's progress; the first start time is kept across retries.
+
+    Forward reports (attempts > 0) from a stale attempt — one Temporal already timed out while its
+    thread kept going — are dropped: they must not overwrite a newer attempt or a compensation.
+    """
     step = session.scalar(
         select(StepRow).where(StepRow.environment_id == environment_id, StepRow.name == progress.name.value)
     )
     if step is None:
         raise NotFound(f"step {progress.name} of environment {environment_id!r} not found")
+    if progress.attempts and (progress.attempts < step.attempts or step.status in _UNDO_STATES):
+        return
     step.status = progress.status.value
     step.attempts = max(step.attempts, progress.attempts)
     step.started_at = step.started_at or progress.started_at

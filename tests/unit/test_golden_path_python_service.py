@@ -171,12 +171,6 @@ def test_python_version_312_flows_everywhere(golden_path: GoldenPath) -> None:
     assert tomllib.loads(files["pyproject.toml"].decode())["project"]["requires-python"] == ">=3.12"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG (roadbed/rendering/templating.py render_value): a whole `${{ parameters.description }}` step input is "
-    "literal_eval'd by Jinja's NativeEnvironment, so description '123' becomes the int 123; the generated pyproject gets "
-    "`description = 123` and the generated service's own tests fail (/openapi.json 500s)",
-)
 def test_numeric_looking_description_stays_a_string(golden_path: GoldenPath) -> None:
     files = render_repository(golden_path, parameters_for(golden_path, {"description": "123"}))
     assert tomllib.loads(files["pyproject.toml"].decode())["project"]["description"] == "123"

@@ -155,7 +155,6 @@ def test_read_and_list_on_a_missing_repository(host: LocalGitRepoHost) -> None:
 # Reproduces a real bug: dulwich's `set_if_equals` raises `FileLocked` while another thread holds
 # refs/heads/main.lock (and `set_symbolic_ref(HEAD)` on HEAD.lock); `_commit` does not treat that as
 # a lost race, so concurrent writers fail with a raw dulwich error instead of retrying.
-@pytest.mark.xfail(reason="BUG roadbed/adapters/local_git.py _commit: FileLocked from dulwich escapes the CAS loop", strict=False)
 def test_concurrent_commits_to_one_repository_all_land(host: LocalGitRepoHost, tmp_path: Path) -> None:
     host.ensure_repository("gitops", marker("gitops"), {"README.md": b"gitops\n"}, "Create")
     writers = 8

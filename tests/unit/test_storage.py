@@ -159,11 +159,12 @@ def test_record_step_keeps_first_start_and_max_attempts(database: Database) -> N
     updates = [
         StepProgress(name=StepName.INFRASTRUCTURE, status=StepStatus.RUNNING, attempts=1, started_at=first, detail="attempt 1"),
         StepProgress(name=StepName.INFRASTRUCTURE, status=StepStatus.RUNNING, attempts=3, started_at=second, detail="attempt 3"),
-        # a late, out-of-order report of an earlier attempt must not lower the count
+        # a late report of an earlier attempt (timed out by Temporal, its thread still running) is dropped
+        StepProgress(name=StepName.INFRASTRUCTURE, status=StepStatus.FAILED, attempts=2, started_at=second, detail="stale"),
         StepProgress(
             name=StepName.INFRASTRUCTURE,
             status=StepStatus.SUCCEEDED,
-            attempts=2,
+            attempts=3,
             started_at=second,
             finished_at=second + timedelta(seconds=5),
             detail="done",
@@ -181,6 +182,21 @@ def test_record_step_keeps_first_start_and_max_attempts(database: Database) -> N
     assert infra.finished_at == second + timedelta(seconds=5)
     assert infra.detail == "done"
     assert steps["repository"].status == "pending" and steps["repository"].attempts == 0
+
+
+def test_forward_reports_never_overwrite_a_compensation(database: Database) -> None:
+    insert(database, "env_1")
+    reports = [
+        StepProgress(name=StepName.CATALOG, status=StepStatus.RUNNING, attempts=3, started_at=T0),
+        StepProgress(name=StepName.CATALOG, status=StepStatus.COMPENSATED, attempts=0, finished_at=T0 + timedelta(seconds=9)),
+        StepProgress(name=StepName.CATALOG, status=StepStatus.RUNNING, attempts=3, started_at=T0, detail="hung attempt woke up"),
+    ]
+    for progress in reports:
+        with database.transaction() as session:
+            environments.record_step(session, "env_1", progress)
+    with database.transaction() as session:
+        catalog_step = next(s for s in environments.steps_of(session, "env_1") if s.name == "catalog")
+    assert catalog_step.status == "compensated" and catalog_step.attempts == 3
 
 
 def test_steps_by_environment_groups_in_one_query(database: Database) -> None:

@@ -75,11 +75,6 @@ def test_render_value_walks_lists_and_mappings_and_leaves_other_values() -> None
     assert render_value(value, CONTEXT, where="t") == {"a": [3, "x"], "b": {"c": "checkout"}, "n": 5, "none": None, "plain": "no template"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: the native environment literal_evals string results, so a string parameter that looks like a number "
-    "(python_version '3.10', description '123') changes type when passed through a whole ${{ }} expression",
-)
 @pytest.mark.parametrize("text", ["3.10", "123", "True", "[1, 2]"])
 def test_whole_expression_keeps_strings_that_look_like_literals(text: str) -> None:
     assert render_value("${{ parameters.v }}", {"parameters": {"v": text}}, where="t") == text
