@@ -63,9 +63,21 @@ class EnvironmentLifecycle:
             workflow_id = row.workflow_id
         await self._update(workflow_id, "retry", CompensationRetry(requested_by=requested_by))
 
+    def _claim(self, environment_id: str, expected: EnvironmentStatus, new: EnvironmentStatus) -> bool:
+        with self.database.transaction() as session:
+            return environments.compare_and_set_status(session, environment_id, expected, new)
+
     async def decommission(self, row: EnvironmentRow, requested_by: str, purge: bool) -> str:
-        if row.status != EnvironmentStatus.SUCCEEDED.value:
+        """Mark the environment COMPENSATING (only from SUCCEEDED: one decommission wins), then start the workflow."""
+        if not await asyncio.to_thread(self._claim, row.id, EnvironmentStatus.SUCCEEDED, EnvironmentStatus.COMPENSATING):
             raise Conflict(f"environment {row.id} is {row.status}; only SUCCEEDED environments can be decommissioned")
+        try:
+            return await self._start_decommission(row, requested_by, purge)
+        except BaseException:
+            await asyncio.to_thread(self._claim, row.id, EnvironmentStatus.COMPENSATING, EnvironmentStatus.SUCCEEDED)
+            raise
+
+    async def _start_decommission(self, row: EnvironmentRow, requested_by: str, purge: bool) -> str:
         data = DecommissionInput(
             provision=provision_input_of(row), outputs=EnvironmentOutputs.model_validate(row.outputs or {}), purge=purge, requested_by=requested_by
         )

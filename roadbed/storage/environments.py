@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -173,6 +173,15 @@ def record_status(
         if status is EnvironmentStatus.SUCCEEDED:
             row.ready_at = finished_at
     session.flush()
+
+
+def compare_and_set_status(session: Session, environment_id: str, expected: EnvironmentStatus, new: EnvironmentStatus) -> bool:
+    """Move to `new` only from `expected`, atomically; False when another caller got there first."""
+    result = session.execute(
+        update(EnvironmentRow).where(EnvironmentRow.id == environment_id, EnvironmentRow.status == expected.value).values(status=new.value)
+    )
+    session.flush()
+    return result.rowcount == 1
 
 
 def step_names() -> list[str]:

@@ -86,4 +86,18 @@ def test_up_provisions_survives_restart_and_stops_cleanly(roadbed: RoadbedUp, tm
     assert rejected.stderr.count("\n") == 1 and "service" in rejected.stderr and "environment" in rejected.stderr
     listed = roadbed.cli("list", "--json")
     assert listed.returncode == 0 and {e["service"] for e in json.loads(listed.stdout)} == {"orders", "billing"}
+    decommissioned = roadbed.cli("decommission", "billing", "--env", "dev", "--wait")
+    assert decommissioned.returncode == 0, decommissioned.stdout + decommissioned.stderr
+    assert "DECOMMISSIONED" in decommissioned.stdout
+    assert (roadbed.home / "git/archive").is_dir() and not (roadbed.home / "git/repos/billing.git").exists()
+    audit = roadbed.cli("doctor")
+    assert audit.returncode == 0, audit.stdout + audit.stderr
+    prod = roadbed.cli("create", "ledger", "--team", "payments", "--golden-path", "python-service", "--env", "prod")
+    assert prod.returncode == 0
+    ledger_id = prod.stdout.split()[1]
+    assert roadbed.cli("approve", ledger_id).returncode == 0
+    assert roadbed.cli("status", ledger_id, "--watch").returncode == 0
+    assert roadbed.cli("approve", ledger_id).returncode == 1  # already approved: a one-line 409
+    ui = httpx.get(f"http://127.0.0.1:{roadbed.env['ROADBED_TEMPORAL_UI_PORT']}/", timeout=10)
+    assert ui.status_code == 200
     assert roadbed.stop() == 0
