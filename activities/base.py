@@ -22,6 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.contracts import StepResult
+from roadbed import golden_paths
 from roadbed.domain.errors import PermanentError
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, StepName, StepProgress, StepStatus
 from roadbed.failpoints import Failpoints
@@ -29,7 +30,7 @@ from roadbed.golden_paths import GoldenPath, GoldenPathRegistry
 from roadbed.ports import CatalogRegistry, InfrastructureRunner, KubernetesDeployer, MonitoringPublisher, RepoHost
 from roadbed.storage import environments
 from roadbed.storage.database import Database
-from roadbed.validation import RequestValidator, apply_parameter_defaults
+from roadbed.validation import RequestValidator
 
 HEARTBEAT_EVERY_SECONDS = 1.0
 
@@ -55,15 +56,10 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def template_parameters(provision: ProvisionInput, golden_path: GoldenPath, repo_host_name: str = "localhost") -> dict[str, Any]:
-    """The parameters a template sees: the request's, its defaults, and the values Roadbed owns."""
+def template_parameters(provision: ProvisionInput, golden_path: GoldenPath) -> dict[str, Any]:
+    """The parameters the template sees for this request (see `roadbed.golden_paths.template_parameters`)."""
     request = provision.request
-    return apply_parameter_defaults(golden_path.parameters, request.parameters) | {
-        "name": request.service,
-        "owner": request.team,
-        "environment": request.environment,
-        "repoUrl": f"{repo_host_name}?owner={request.team}&repo={request.service}",
-    }
+    return golden_paths.template_parameters(golden_path, request.parameters, request.service, request.team, request.environment)
 
 
 class Heartbeater:

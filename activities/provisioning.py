@@ -59,7 +59,9 @@ class ProvisioningActivities(StepActivities):
             files = render_repository(golden_path, parameters)
             marker = RepositoryMarker(service=request.service, team=request.team, golden_path=golden_path.name, golden_path_version=data.provision.golden_path_version)
             ref = self.ports.repo_host.ensure_repository(request.service, marker, files, f"Create {request.service} from {golden_path.name}@{golden_path.version}")
-            links = render_output_links(golden_path, parameters, {"remoteUrl": ref.url, "repoContentsUrl": f"{ref.url}#main"})
+            links = render_output_links(
+                golden_path, parameters, {"remoteUrl": ref.url, "repoContentsUrl": f"{ref.url}#main"}, f"component:default/{request.service}"
+            )
             verb = "created" if ref.created else "adopted"
             return data.outputs.model_copy(update={"repository_url": ref.url, "links": links}), f"{verb} {ref.url} ({len(files)} files, head {ref.head[:12]})"
 

@@ -9,6 +9,7 @@ listed and never half-run.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 from typing import Any, Literal
@@ -21,8 +22,10 @@ from roadbed.rendering.monitoring import SloTarget
 
 SUPPORTED_ACTIONS = re.compile(r"^(fetch:template|fetch:plain|fetch:plain:file|publish:.+|catalog:register|catalog:write|debug:log)$")
 ROADBED_SUPPLIED_PARAMETERS = ("name", "owner", "environment", "repoUrl")
+REPO_HOST_NAME = "localhost"
+
 MAX_TEMPLATE_BYTES = 256 * 1024
-_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$")
+_SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 
 
 class KubernetesDefaults(BaseModel):
@@ -41,7 +44,7 @@ class RoadbedSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: str = "0.0.0"
+    version: str | None = None
     resources: list[str] = Field(default_factory=list)
     kubernetes: KubernetesDefaults = Field(default_factory=KubernetesDefaults)
     slo: SloTarget = Field(default_factory=SloTarget)
@@ -115,6 +118,15 @@ def merge_parameter_pages(parameters: Any) -> tuple[dict[str, Any], list[dict[st
     return merged, pages
 
 
+def content_digest(directory: Path) -> str:
+    """A short hash of a template's files: the version of a template that declares none (plain Backstage
+    templates), so an environment still records exactly what it came from and outdated ones show up."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file() and not p.is_symlink()):
+        digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:12]
+
+
 def load_golden_path(directory: Path) -> GoldenPath:
     """Load `directory/template.yaml`; structural problems become `problems`, not exceptions."""
     source = directory / "template.yaml"
@@ -132,8 +144,9 @@ def load_golden_path(directory: Path) -> GoldenPath:
     except ValidationError as exc:
         problems.append(f"spec.roadbed: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
         roadbed = RoadbedSpec()
-    if not _SEMVER.match(roadbed.version):
-        problems.append(f"spec.roadbed.version {roadbed.version!r} is not semver")
+    version = roadbed.version or f"0.0.0+{content_digest(directory)}"
+    if not _SEMVER.match(version):
+        problems.append(f"spec.roadbed.version {version!r} is not semver")
     steps = [TemplateStep.model_validate(step) for step in spec.get("steps") or []]
     for step in steps:
         if not SUPPORTED_ACTIONS.match(step.action):
@@ -145,7 +158,7 @@ def load_golden_path(directory: Path) -> GoldenPath:
         name=metadata.get("name") or directory.name,
         title=metadata.get("title") or metadata.get("name") or directory.name,
         description=metadata.get("description") or "",
-        version=roadbed.version,
+        version=version,
         tags=list(metadata.get("tags") or []),
         type=spec.get("type"),
         owner=spec.get("owner"),
@@ -182,3 +195,18 @@ class GoldenPathRegistry:
         if golden_path is None:
             raise NotFound(f"golden path {name!r} not found")
         return golden_path
+
+
+def supplied_parameters(service: str, team: str, environment: str, repo_host: str = REPO_HOST_NAME) -> dict[str, str]:
+    """The values Roadbed owns and hands to every template: the name, the owner, the environment and a
+    `repoUrl` in Backstage's RepoUrlPicker form (`host?owner=o&repo=r`) for its repo host."""
+    return {"name": service, "owner": team, "environment": environment, "repoUrl": f"{repo_host}?owner={team}&repo={service}"}
+
+
+def template_parameters(golden_path: GoldenPath, parameters: dict[str, Any], service: str, team: str, environment: str) -> dict[str, Any]:
+    """The parameters a template sees: the request's, the schema's defaults, and Roadbed's own values."""
+    filled = dict(parameters)
+    for key, prop in (golden_path.parameters.get("properties") or {}).items():
+        if key not in filled and isinstance(prop, dict) and "default" in prop:
+            filled[key] = prop["default"]
+    return filled | supplied_parameters(service, team, environment)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.domain.models import EnvironmentName, EnvironmentRequest
 from roadbed.domain.naming import dns_label_problem
-from roadbed.golden_paths import ROADBED_SUPPLIED_PARAMETERS, GoldenPath, GoldenPathRegistry
+from roadbed.golden_paths import ROADBED_SUPPLIED_PARAMETERS, GoldenPath, GoldenPathRegistry, template_parameters
 from roadbed.rendering.terraform import COMMON_VARIABLES, available_resource_types, module_variables
 
 MAX_RESOURCES = 20
@@ -34,15 +34,6 @@ def _label_error(field: str, value: Any) -> list[FieldError]:
         return []
     problem = dns_label_problem(value)
     return [FieldError(field, problem)] if problem else []
-
-
-def apply_parameter_defaults(schema: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
-    """Fill top-level `default`s the way a Backstage form would before submitting."""
-    filled = dict(parameters)
-    for key, prop in (schema.get("properties") or {}).items():
-        if key not in filled and isinstance(prop, dict) and "default" in prop:
-            filled[key] = prop["default"]
-    return filled
 
 
 class RequestValidator:
@@ -82,7 +73,7 @@ class RequestValidator:
                 golden_path = None
         errors += self._resource_errors(raw.get("resources"), golden_path)
         if golden_path is not None and isinstance(raw.get("parameters", {}), dict):
-            errors += self._parameter_errors(raw.get("parameters") or {}, golden_path)
+            errors += self._parameter_errors(raw, golden_path)
         return errors
 
     def _resource_errors(self, resources: Any, golden_path: GoldenPath | None) -> list[FieldError]:
@@ -115,15 +106,17 @@ class RequestValidator:
                         errors.append(FieldError(f"resources.{i}.{key}", f"unknown setting for {kind}; known: {known}"))
         return errors
 
-    def _parameter_errors(self, parameters: dict[str, Any], golden_path: GoldenPath) -> list[FieldError]:
+    def _parameter_errors(self, raw: dict[str, Any], golden_path: GoldenPath) -> list[FieldError]:
+        """The template's JSON Schema over what the template will see (request values, defaults, Roadbed's own)."""
+        parameters = raw.get("parameters") or {}
         errors = [
             FieldError(f"parameters.{key}", "is supplied by Roadbed and cannot be set")
             for key in ROADBED_SUPPLIED_PARAMETERS
             if key in parameters
         ]
-        filled = apply_parameter_defaults(golden_path.parameters, parameters)
-        schema = {k: v for k, v in golden_path.parameters.items()}
-        for error in sorted(Draft7Validator(schema).iter_errors(filled), key=lambda e: list(e.path)):
+        owned = {key: str(raw.get(field) or "") for key, field in (("service", "service"), ("team", "team"), ("environment", "environment"))}
+        filled = template_parameters(golden_path, parameters, owned["service"], owned["team"], owned["environment"])
+        for error in sorted(Draft7Validator(golden_path.parameters).iter_errors(filled), key=lambda e: list(e.path)):
             path = ".".join(str(p) for p in error.path)
             if error.validator == "required":
                 missing = error.message.split("'")[1] if "'" in error.message else ""

@@ -119,9 +119,14 @@ def render_repository(golden_path: GoldenPath, parameters: dict[str, Any]) -> di
     return files
 
 
-def render_output_links(golden_path: GoldenPath, parameters: dict[str, Any], publish_output: dict[str, str]) -> list[dict[str, Any]]:
-    """The template's `output.links`, with `steps.<publish id>.output` answered by our repo host."""
-    steps = {step.id: {"output": publish_output} for step in golden_path.steps if step.id and step.action.startswith("publish:")}
+def render_output_links(golden_path: GoldenPath, parameters: dict[str, Any], publish_output: dict[str, str], entity_ref: str) -> list[dict[str, Any]]:
+    """The template's `output.links`, with the outputs of its `publish:*` and `catalog:*` steps answered by Roadbed."""
+    steps: dict[str, Any] = {}
+    for step in golden_path.steps:
+        if step.id and step.action.startswith("publish:"):
+            steps[step.id] = {"output": publish_output}
+        elif step.id and step.action.startswith("catalog:"):
+            steps[step.id] = {"output": {"entityRef": entity_ref, "catalogInfoUrl": publish_output.get("remoteUrl", "") + "#catalog-info.yaml"}}
     links = (golden_path.output or {}).get("links") or []
     try:
         rendered = render_value(links, {"parameters": parameters, "steps": steps}, where="output.links")

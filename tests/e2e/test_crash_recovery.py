@@ -74,6 +74,26 @@ class KillableRoadbedUp(RoadbedUp):
             time.sleep(0.1)
         raise AssertionError(f"port {port} still open {timeout:.0f} s after `up` was killed: the dev server outlived its parent")
 
+    def dev_servers(self) -> list[int]:
+        """Pids of live dev servers on this data dir's Temporal database (Linux /proc)."""
+        database = str(self.home / "temporal.db").encode()
+        pids = []
+        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+            try:
+                if database in cmdline.read_bytes().split(b"\0") and Path(cmdline.parent, "stat").read_text().split(") ")[-1][0] != "Z":
+                    pids.append(int(cmdline.parent.name))
+            except OSError:
+                continue
+        return pids
+
+    def wait_dev_server_gone(self, timeout: float = PORT_CLOSE_SECONDS) -> float:
+        started = time.monotonic()
+        while self.dev_servers():
+            if time.monotonic() - started > timeout:
+                raise AssertionError(f"dev server {self.dev_servers()} still running {timeout:.0f} s after `up` was killed (PR_SET_PDEATHSIG)")
+            time.sleep(0.1)
+        return time.monotonic() - started
+
 
 def request(service: str) -> dict[str, Any]:
     return {"service": service, "team": "payments", "golden_path": "python-service", "environment": "dev", "resources": [{"type": "postgres", "name": "main"}]}
@@ -122,8 +142,10 @@ def test_kill_9_of_up_with_six_runs_in_flight_then_restart(roadbed: KillableRoad
             ids.append(response.json()["id"])
         wait_all(http, ids, hanging_in_infrastructure, timeout=30)
 
+    assert roadbed.dev_servers(), "the dev server of `up` should be running before the kill"
     roadbed.kill_tree()
     port_closed = roadbed.wait_port_closed(roadbed.temporal_port)
+    server_gone = roadbed.wait_dev_server_gone()
     roadbed.wait_port_closed(int(roadbed.env["ROADBED_API_PORT"]), timeout=2)
 
     restarted = time.monotonic()
@@ -134,7 +156,7 @@ def test_kill_9_of_up_with_six_runs_in_flight_then_restart(roadbed: KillableRoad
         recovered = time.monotonic() - restarted
         with capsys.disabled():
             print(
-                f"\n[kill -9 of up] dev server port closed {port_closed:.1f} s after the kill; "
+                f"\n[kill -9 of up] dev server port closed {port_closed:.1f} s, process gone {server_gone:.1f} s after the kill; "
                 f"restart -> ready {ready:.1f} s, -> all {len(ids)} SUCCEEDED {recovered:.1f} s"
             )
         assert [e["status"] for e in done] == ["SUCCEEDED"] * len(ids), [(e["service"], e["status"], e["error"]) for e in done]

@@ -410,13 +410,22 @@ def test_output_links_use_the_publish_step_output(tmp_path: Path) -> None:
     steps = [
         {"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton"}},
         {"id": "publish", "action": "publish:github", "input": {}},
+        {"id": "register", "action": "catalog:register", "input": {}},
     ]
     output = {
-        "links": [{"title": "Repository", "url": "${{ steps.publish.output.remoteUrl }}"}, {"title": "${{ parameters.name }}", "url": "x"}]
+        "links": [
+            {"title": "Repository", "url": "${{ steps['publish'].output.remoteUrl }}"},
+            {"title": "Open in catalog", "icon": "catalog", "entityRef": "${{ steps['register'].output.entityRef }}"},
+            {"title": "${{ parameters.name }}", "url": "x"},
+        ]
     }
     golden_path = golden_path_with(tmp_path, {"a.txt": "a"}, steps=steps, output=output)
-    links = render_output_links(golden_path, PARAMS, {"remoteUrl": "file:///repo.git"})
-    assert links == [{"title": "Repository", "url": "file:///repo.git"}, {"title": "checkout", "url": "x"}]
+    links = render_output_links(golden_path, PARAMS, {"remoteUrl": "file:///repo.git"}, "component:default/checkout")
+    assert links == [
+        {"title": "Repository", "url": "file:///repo.git"},
+        {"title": "Open in catalog", "icon": "catalog", "entityRef": "component:default/checkout"},
+        {"title": "checkout", "url": "x"},
+    ]
 
 
 # -- loading templates

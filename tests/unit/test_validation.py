@@ -10,9 +10,9 @@ import yaml
 
 from roadbed.domain.errors import InvalidRequest, PermanentError
 from roadbed.domain.models import EnvironmentRequest
-from roadbed.golden_paths import GoldenPathRegistry
+from roadbed.golden_paths import GoldenPath, GoldenPathRegistry, RoadbedSpec, template_parameters
 from roadbed.settings import Settings, load_settings
-from roadbed.validation import RequestValidator, apply_parameter_defaults
+from roadbed.validation import RequestValidator
 
 
 def make_validator(settings: Settings) -> RequestValidator:
@@ -334,8 +334,13 @@ def test_required_parameter_of_a_multi_page_template_is_named(tmp_path: Path) ->
     assert request.parameters == {"tier": "gold"}  # defaults are not written into the stored request
 
 
-def test_apply_parameter_defaults_fills_only_missing_keys() -> None:
-    schema = {"properties": {"a": {"default": 1}, "b": {"default": 2}, "c": {"type": "string"}}}
+def test_template_parameters_fill_only_missing_defaults_and_add_roadbed_values(tmp_path: Path) -> None:
+    golden_path = GoldenPath(
+        name="t", title="t", description="", version="1.0.0", directory=tmp_path, roadbed=RoadbedSpec(), steps=[], pages=[],
+        parameters={"properties": {"a": {"default": 1}, "b": {"default": 2}, "c": {"type": "string"}}},
+    )
     given = {"b": 5}
-    assert apply_parameter_defaults(schema, given) == {"a": 1, "b": 5}
+    assert template_parameters(golden_path, given, "orders", "payments", "dev") == {
+        "a": 1, "b": 5, "name": "orders", "owner": "payments", "environment": "dev", "repoUrl": "localhost?owner=payments&repo=orders",
+    }
     assert given == {"b": 5}, "the caller's dict must not be mutated"
