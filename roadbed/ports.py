@@ -65,6 +65,9 @@ class InfrastructureRunner(Protocol):
     def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         """Converge `workspace` to the root module and return each module call's outputs."""
 
+    def plan(self, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+        """What applying the root module to an empty workspace would do: `resource_changes` and a `summary`."""
+
     def destroy(self, workspace: str) -> None:
         """Destroy everything in `workspace` and remove it; a missing workspace is already destroyed."""
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from api.deps import CurrentPrincipal, State
+from api.routers.environments import read_json_body
 from api.schemas import ERROR_RESPONSES
+from roadbed.domain.models import EnvironmentRequest
+from roadbed.preview import Preview, preview
 
 router = APIRouter(prefix="/v1/golden-paths", tags=["golden paths"], responses=ERROR_RESPONSES)
 
@@ -27,3 +31,14 @@ async def get_golden_path(name: str, state: State, _principal: CurrentPrincipal)
         "slo": golden_path.roadbed.slo.model_dump(),
         "steps": [{"id": s.id, "name": s.name, "action": s.action} for s in golden_path.steps],
     }
+
+
+@router.post("/{name}/preview", summary="Render a request without provisioning anything", response_model=Preview,
+             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": EnvironmentRequest.model_json_schema()}}}})
+async def preview_golden_path(name: str, request: Request, state: State, _principal: CurrentPrincipal) -> Preview:
+    state.golden_paths.get(name)
+    raw = await read_json_body(request)
+    if isinstance(raw, dict):
+        raw = raw | {"golden_path": name}
+    accepted, golden_path = state.validator.validate(raw)
+    return await asyncio.to_thread(preview, accepted, golden_path, state.planner, state.settings.terraform_modules_dir)

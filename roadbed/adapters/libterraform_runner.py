@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +70,26 @@ class LibterraformRunner:
         result = command.output()
         _raise_for(result, "output")
         return {key: entry["value"] for key, entry in (result.value or {}).items()}
+
+    def plan(self, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+        """A real `terraform plan` of the root module in a throwaway workspace (no state, nothing applied)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".plan-", dir=self.root) as scratch:
+            directory = Path(scratch)
+            _write_json(directory / ROOT_MODULE_FILE, root_module)
+            _write_json(directory / VARIABLES_FILE, variables)
+            command = TerraformCommand(str(directory))
+            _raise_for(command.init(input=False), "init")
+            result = command.plan(input=False)
+            _raise_for(result, "plan")
+        events = result.value if isinstance(result.value, list) else []
+        changes = [
+            {"address": e["change"]["resource"]["addr"], "action": e["change"]["action"], "resource_type": e["change"]["resource"].get("resource_type")}
+            for e in events
+            if e.get("type") == "planned_change"
+        ]
+        summary = next((e["changes"] for e in events if e.get("type") == "change_summary"), {})
+        return {"resource_changes": changes, "summary": {k: summary.get(k, 0) for k in ("add", "change", "remove")}}
 
     def destroy(self, workspace: str) -> None:
         directory = self.workspace_dir(workspace)

@@ -10,6 +10,11 @@ short window — the long window proves the burn is significant, the short one t
 so alerts both fire fast and reset fast. The factors are derived from the fraction of the budget each
 alert may consume, never tabulated per SLO period, so 7..90-day periods all come out right.
 
+Two kinds of service level indicator (`SloTarget.sli`): `http` services promise non-5xx requests (and
+optionally a p99 latency); `jobs` workloads (queue consumers, scheduled jobs) promise jobs that do not fail
+(from `jobs_processed_total{status="failed"}`) and optionally a freshness bound on the last successful job.
+Both share the burn-rate machinery; only the selectors, alert names and dashboard panels differ.
+
 Every document is built as plain data and serialised by PyYAML's safe dumper or `json.dumps`; no
 document is ever assembled by string concatenation, so a hostile value could at worst be a bad label
 value, never a new YAML key. Label values are in any case DNS labels, validated below.
@@ -23,7 +28,7 @@ from fractions import Fraction
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from roadbed.domain.naming import dns_label_problem
 
@@ -34,6 +39,9 @@ SLO_WINDOW_DAYS_MAX = 90
 _RATE_WINDOW = "5m"
 _RUNBOOK_URL = "docs/runbook.md"
 _SLO_NAME = "availability"
+_JOBS_SLO_NAME = "job-success"
+#: How long a freshness breach must last before its alert fires (same filter as the latency alert).
+_THRESHOLD_FOR = "10m"
 
 
 def _dns_label(value: str) -> str:
@@ -53,13 +61,34 @@ class SloTarget(BaseModel):
 
     The objective must leave a budget (below 100 %) and be a realistic service objective (>= 90 %):
     burn-rate factors above 1/budget would make the page thresholds exceed an error ratio of 1.
+
+    With `sli: jobs` the objective is the share of processed jobs that do not fail; there is no latency
+    bound (`latency_p99_ms` is dropped from the default and refused when given), and
+    `max_job_age_seconds` optionally bounds the age of the last successful job.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    availability: float = Field(default=99.9, ge=90, lt=100, allow_inf_nan=False, description="Percent of good requests.")
+    sli: Literal["http", "jobs"] = Field(default="http", description="http: request success; jobs: job success.")
+    availability: float = Field(default=99.9, ge=90, lt=100, allow_inf_nan=False, description="Percent of good requests (or jobs).")
     latency_p99_ms: int | None = Field(default=300, gt=0, description="p99 latency bound in ms; None = no latency SLO.")
     window_days: int = Field(default=30, ge=SLO_WINDOW_DAYS_MIN, le=SLO_WINDOW_DAYS_MAX, description="SLO period.")
+    max_job_age_seconds: int | None = Field(
+        default=None, gt=0, description="jobs only: alert when the last successful job is older than this; None = no alert."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _fields_of_the_sli(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if data.get("sli") == "jobs":
+            if data.get("latency_p99_ms") is not None:
+                raise ValueError("latency_p99_ms applies to sli 'http' only; a jobs SLO has no latency bound")
+            return {**data, "latency_p99_ms": None}
+        if data.get("max_job_age_seconds") is not None:
+            raise ValueError("max_job_age_seconds applies to sli 'jobs' only")
+        return data
 
 
 class MonitoringSpec(BaseModel):
@@ -149,10 +178,20 @@ class _Names:
 
     def __init__(self, spec: MonitoringSpec) -> None:
         self.spec = spec
-        self.requests = f'http_requests_total{{namespace="{spec.namespace}"}}'
-        self.errors = f'http_requests_total{{namespace="{spec.namespace}", code=~"5.."}}'
+        self.jobs = spec.slo.sli == "jobs"
+        if self.jobs:
+            # `requests`/`errors` are the SLI's total and bad events: processed and failed jobs here.
+            self.requests = f'jobs_processed_total{{namespace="{spec.namespace}"}}'
+            self.errors = f'jobs_processed_total{{namespace="{spec.namespace}", status="failed"}}'
+        else:
+            self.requests = f'http_requests_total{{namespace="{spec.namespace}"}}'
+            self.errors = f'http_requests_total{{namespace="{spec.namespace}", code=~"5.."}}'
         self.buckets = f'http_request_duration_seconds_bucket{{namespace="{spec.namespace}"}}'
-        self.slo_labels = {"slo_service": spec.service, "slo_environment": spec.environment, "slo_name": _SLO_NAME}
+        self.last_success = f'job_last_success_timestamp_seconds{{namespace="{spec.namespace}"}}'
+        self.slo_name = _JOBS_SLO_NAME if self.jobs else _SLO_NAME
+        # Alert names: `<Service>AvailabilityBurnRate...` for HTTP, `<Service>JobSuccessBurnRate...` for jobs.
+        self.objective_title = "JobSuccess" if self.jobs else "Availability"
+        self.slo_labels = {"slo_service": spec.service, "slo_environment": spec.environment, "slo_name": self.slo_name}
         self.slo_selector = ", ".join(f'{key}="{value}"' for key, value in self.slo_labels.items())
 
     @staticmethod
@@ -165,6 +204,10 @@ class _Names:
 
     def p99_latency(self, window: str = _RATE_WINDOW) -> str:
         return f"histogram_quantile(0.99, sum by (le) (rate({self.buckets}[{window}])))"
+
+    def last_success_age(self) -> str:
+        """Seconds since the newest successful job of any replica."""
+        return f"time() - max({self.last_success})"
 
 
 def _sli_windows(windows: list[BurnRateWindow]) -> list[str]:
@@ -205,11 +248,21 @@ def _burn_condition(names: _Names, long_window: str, short_window: str, threshol
     )
 
 
-def _alert_rules(spec: MonitoringSpec, names: _Names) -> list[dict[str, Any]]:
+def _common_labels(spec: MonitoringSpec) -> dict[str, str]:
+    return {"team": spec.team, "service": spec.service, "environment": spec.environment}
+
+
+def _burn_rate_alerts(spec: MonitoringSpec, names: _Names) -> list[dict[str, Any]]:
+    """The page and ticket multi-window burn-rate alerts on the SLI's error ratio (requests or jobs)."""
     budget = _error_budget(spec.slo)
     prefix = _alert_prefix(spec.service)
-    common_labels = {"team": spec.team, "service": spec.service, "environment": spec.environment}
     period = _window_days_text(spec.slo.window_days)
+    if names.jobs:
+        summary = f"{spec.service} ({spec.environment}) is failing jobs fast enough to burn its error budget"
+        slo_text, ratio_text = "job success", "Failed-job ratio"
+    else:
+        summary = f"{spec.service} ({spec.environment}) is burning its availability error budget too fast"
+        slo_text, ratio_text = "availability", "Error ratio"
     rules: list[dict[str, Any]] = []
     for severity, kind in (("page", "Page"), ("ticket", "Ticket")):
         conditions = [
@@ -224,21 +277,27 @@ def _alert_rules(spec: MonitoringSpec, names: _Names) -> list[dict[str, Any]]:
         pairs = ", ".join(f"{float(factor):g}x over {long_w}/{short_w}" for long_w, short_w, factor in conditions)
         rules.append(
             {
-                "alert": f"{prefix}AvailabilityBurnRate{kind}",
+                "alert": f"{prefix}{names.objective_title}BurnRate{kind}",
                 "expr": expr + "\n",
-                "labels": {"severity": severity, **common_labels},
+                "labels": {"severity": severity, **_common_labels(spec)},
                 "annotations": {
-                    "summary": f"{spec.service} ({spec.environment}) is burning its availability error budget too fast",
+                    "summary": summary,
                     "description": (
-                        f"The {spec.slo.availability}% availability SLO of {spec.service} in {spec.environment} "
+                        f"The {spec.slo.availability}% {slo_text} SLO of {spec.service} in {spec.environment} "
                         f"({period} period) is burning its error budget at {pairs}. "
-                        "Error ratio over the long window: {{ $value | humanizePercentage }}."
+                        f"{ratio_text} over the long window: {{{{ $value | humanizePercentage }}}}."
                     ),
                     "runbook_url": _RUNBOOK_URL,
                 },
             }
         )
-    if spec.slo.latency_p99_ms is not None:
+    return rules
+
+
+def _alert_rules(spec: MonitoringSpec, names: _Names) -> list[dict[str, Any]]:
+    rules = _burn_rate_alerts(spec, names)
+    prefix = _alert_prefix(spec.service)
+    if spec.slo.latency_p99_ms is not None and not names.jobs:
         seconds = _number(Fraction(spec.slo.latency_p99_ms, 1000))
         rules.append(
             {
@@ -246,13 +305,33 @@ def _alert_rules(spec: MonitoringSpec, names: _Names) -> list[dict[str, Any]]:
                 "expr": f"{names.p99_latency()} > {seconds}\n",
                 # Ten minutes filters single slow scrapes; a threshold alert is noisier than a burn rate,
                 # so it opens a ticket rather than waking someone up.
-                "for": "10m",
-                "labels": {"severity": "ticket", **common_labels},
+                "for": _THRESHOLD_FOR,
+                "labels": {"severity": "ticket", **_common_labels(spec)},
                 "annotations": {
                     "summary": f"{spec.service} ({spec.environment}) p99 latency is above {spec.slo.latency_p99_ms} ms",
                     "description": (
                         f"p99 request latency of {spec.service} in {spec.environment} has been above "
                         f"{spec.slo.latency_p99_ms} ms for 10 minutes. Current p99: {{{{ $value | humanizeDuration }}}}."
+                    ),
+                    "runbook_url": _RUNBOOK_URL,
+                },
+            }
+        )
+    if spec.slo.max_job_age_seconds is not None and names.jobs:
+        limit = spec.slo.max_job_age_seconds
+        rules.append(
+            {
+                "alert": f"{prefix}JobsStale",
+                "expr": f"{names.last_success_age()} > {limit}\n",
+                # No success for longer than the bound, still so ten minutes later: the consumer is stuck,
+                # crash-looping or failing every job. It pages: nothing is being processed.
+                "for": _THRESHOLD_FOR,
+                "labels": {"severity": "page", **_common_labels(spec)},
+                "annotations": {
+                    "summary": f"{spec.service} ({spec.environment}) has not completed a job for over {limit} s",
+                    "description": (
+                        f"The last successful job of {spec.service} in {spec.environment} has been older than "
+                        f"{limit} s for 10 minutes. Age: {{{{ $value | humanizeDuration }}}}."
                     ),
                     "runbook_url": _RUNBOOK_URL,
                 },
@@ -320,7 +399,84 @@ def _panel(
     }
 
 
+def _jobs_panels(spec: MonitoringSpec, names: _Names) -> list[dict[str, Any]]:
+    """SLI, budget, burn rate, last success age; then throughput and failure ratio (no HTTP panels)."""
+    budget = _number(_error_budget(spec.slo))
+    objective = _number(Fraction(repr(spec.slo.availability)) / 100)
+    period = _window_days_text(spec.slo.window_days)
+    period_ratio = names.error_ratio(period)
+    long_windows = [w.long_window for w in burn_rate_windows(spec.slo.window_days)]
+    age_thresholds = None
+    if spec.slo.max_job_age_seconds is not None:
+        age_thresholds = [{"color": "green", "value": None}, {"color": "red", "value": spec.slo.max_job_age_seconds}]
+    return [
+        _panel(
+            1,
+            f"Job success SLI ({period})",
+            "stat",
+            (0, 0, 6, 6),
+            [(f"1 - {period_ratio}", "job success")],
+            "percentunit",
+            [{"color": "red", "value": None}, {"color": "green", "value": float(objective)}],
+            f"Share of processed jobs that did not fail over the SLO period; objective {spec.slo.availability}%.",
+        ),
+        _panel(
+            2,
+            "Error budget remaining",
+            "stat",
+            (6, 0, 6, 6),
+            [(f"1 - ({period_ratio} / {budget})", "budget remaining")],
+            "percentunit",
+            [{"color": "red", "value": None}, {"color": "orange", "value": 0}, {"color": "green", "value": 0.25}],
+            "1 - E/B: share of the period's error budget still unspent (negative = SLO missed).",
+        ),
+        _panel(
+            3,
+            "Last success age",
+            "stat",
+            (12, 0, 6, 6),
+            [(names.last_success_age(), "age")],
+            "s",
+            age_thresholds,
+            "Seconds since the newest successful job (an idle, drained queue counts as success).",
+        ),
+        _panel(
+            4,
+            "Burn rate",
+            "timeseries",
+            (18, 0, 6, 6),
+            [(f"{names.error_ratio(window)} / {budget}", window) for window in long_windows],
+            "none",
+            [{"color": "green", "value": None}, {"color": "red", "value": 1}],
+            "E(w)/B per alert window; 1 spends the budget exactly over the period.",
+        ),
+        _panel(
+            5,
+            "Job throughput",
+            "timeseries",
+            (0, 6, 12, 8),
+            [
+                (f"sum(rate({names.requests}[{_RATE_WINDOW}]))", "processed"),
+                (f"sum(rate({names.errors}[{_RATE_WINDOW}]))", "failed"),
+            ],
+            "ops",
+        ),
+        _panel(
+            6,
+            "Job failure ratio",
+            "timeseries",
+            (12, 6, 12, 8),
+            [(names.error_ratio(_RATE_WINDOW), "failed / processed")],
+            "percentunit",
+            [{"color": "green", "value": None}, {"color": "red", "value": float(_error_budget(spec.slo))}],
+            "Failed share of processed jobs over 5 minutes; the line is the error budget (1 - objective).",
+        ),
+    ]
+
+
 def _dashboard(spec: MonitoringSpec, names: _Names) -> dict[str, Any]:
+    if names.jobs:
+        return _dashboard_document(spec, _jobs_panels(spec, names))
     budget = _number(_error_budget(spec.slo))
     objective = _number(Fraction(repr(spec.slo.availability)) / 100)
     period = _window_days_text(spec.slo.window_days)
@@ -385,6 +541,10 @@ def _dashboard(spec: MonitoringSpec, names: _Names) -> dict[str, Any]:
             latency_thresholds,
         ),
     ]
+    return _dashboard_document(spec, panels)
+
+
+def _dashboard_document(spec: MonitoringSpec, panels: list[dict[str, Any]]) -> dict[str, Any]:
     return {
         "uid": dashboard_uid(spec.service, spec.environment),
         "title": f"{spec.service} ({spec.environment})",
@@ -421,15 +581,19 @@ def _sloth_spec(spec: MonitoringSpec, names: _Names) -> dict[str, Any]:
     """
     prefix = _alert_prefix(spec.service)
     window = "{{.window}}"
+    if names.jobs:
+        description = f"{spec.slo.availability}% of jobs processed in {spec.namespace} do not fail."
+    else:
+        description = f"{spec.slo.availability}% of HTTP requests in {spec.namespace} are not 5xx."
     return {
         "version": "prometheus/v1",
         "service": spec.service,
         "labels": {"owner": spec.team, "environment": spec.environment},
         "slos": [
             {
-                "name": _SLO_NAME,
+                "name": names.slo_name,
                 "objective": spec.slo.availability,
-                "description": f"{spec.slo.availability}% of HTTP requests in {spec.namespace} are not 5xx.",
+                "description": description,
                 "sli": {
                     "events": {
                         "error_query": f"sum(rate({names.errors}[{window}]))",
@@ -437,7 +601,7 @@ def _sloth_spec(spec: MonitoringSpec, names: _Names) -> dict[str, Any]:
                     }
                 },
                 "alerting": {
-                    "name": f"{prefix}AvailabilityBurnRate",
+                    "name": f"{prefix}{names.objective_title}BurnRate",
                     "labels": {"team": spec.team, "service": spec.service, "environment": spec.environment},
                     "annotations": {"runbook_url": _RUNBOOK_URL},
                     "page_alert": {"labels": {"severity": "page"}},

@@ -39,3 +39,17 @@ def find_active_token(session: Session, token: str) -> ApiTokenRow | None:
     if row is None or row.revoked_at is not None:
         return None
     return row
+
+
+def list_tokens(session: Session) -> list[ApiTokenRow]:
+    return list(session.scalars(select(ApiTokenRow).order_by(ApiTokenRow.created_at)))
+
+
+def revoke_token(session: Session, token_id: str, now: datetime) -> bool:
+    """Revoke an active token; False when there is none with that id."""
+    row = session.get(ApiTokenRow, token_id)
+    if row is None or row.revoked_at is not None:
+        return False
+    row.revoked_at = now
+    session.flush()
+    return True

@@ -40,7 +40,11 @@ class KillableRoadbedUp(RoadbedUp):
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "roadbed.cli", "up"],
-                env=self.env | extra_env, stdout=log, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+                env=self.env | extra_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=True,
             )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -90,13 +94,21 @@ class KillableRoadbedUp(RoadbedUp):
         started = time.monotonic()
         while self.dev_servers():
             if time.monotonic() - started > timeout:
-                raise AssertionError(f"dev server {self.dev_servers()} still running {timeout:.0f} s after `up` was killed (PR_SET_PDEATHSIG)")
+                raise AssertionError(
+                    f"dev server {self.dev_servers()} still running {timeout:.0f} s after `up` was killed (PR_SET_PDEATHSIG)"
+                )
             time.sleep(0.1)
         return time.monotonic() - started
 
 
 def request(service: str) -> dict[str, Any]:
-    return {"service": service, "team": "payments", "golden_path": "python-service", "environment": "dev", "resources": [{"type": "postgres", "name": "main"}]}
+    return {
+        "service": service,
+        "team": "payments",
+        "golden_path": "python-service",
+        "environment": "dev",
+        "resources": [{"type": "postgres", "name": "main"}],
+    }
 
 
 def step(environment: dict[str, Any], name: str) -> dict[str, Any]:
@@ -110,7 +122,10 @@ def wait_all(http: httpx.Client, ids: list[str], predicate: Any, timeout: float)
         if all(predicate(e) for e in environments):
             return environments
         if time.monotonic() > deadline:
-            raise AssertionError("condition not met: " + repr([(e["service"], e["status"], [(s["name"], s["status"], s["attempts"]) for s in e["steps"]]) for e in environments]))
+            raise AssertionError(
+                "condition not met: "
+                + repr([(e["service"], e["status"], [(s["name"], s["status"], s["attempts"]) for s in e["steps"]]) for e in environments])
+            )
         time.sleep(0.1)
 
 
@@ -173,7 +188,9 @@ def test_kill_9_of_up_with_six_runs_in_flight_then_restart(roadbed: KillableRoad
         assert git("-C", str(roadbed.home / f"git/repos/{service}.git"), "rev-list", "--count", "main") == "3", service
     # one GitOps directory and deploy commit per environment,
     gitops = str(roadbed.home / "git/repos/gitops.git")
-    assert git("-C", gitops, "ls-tree", "--name-only", "main", "clusters/local/").splitlines() == [f"clusters/local/{s}-dev" for s in SERVICES]
+    assert git("-C", gitops, "ls-tree", "--name-only", "main", "clusters/local/").splitlines() == [
+        f"clusters/local/{s}-dev" for s in SERVICES
+    ]
     assert git("-C", gitops, "rev-list", "--count", "main") == str(1 + len(SERVICES))
     # six Components (and their Resources), six Terraform workspaces,
     assert sorted(c["metadata"]["name"] for c in components) == SERVICES

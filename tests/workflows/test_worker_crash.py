@@ -38,7 +38,9 @@ RECOVERY_BOUND_SECONDS = 60
 
 
 @pytest.fixture
-def worker_process(client: Client, settings: Settings, database: Database, tmp_path: Path) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
+def worker_process(
+    client: Client, settings: Settings, database: Database, tmp_path: Path
+) -> Iterator[Callable[[], subprocess.Popen[bytes]]]:
     """A factory for `roadbed worker` subprocesses on the test's task queue, in their own process group."""
     started: list[subprocess.Popen[bytes]] = []
     log = tmp_path / "worker.log"
@@ -70,7 +72,9 @@ def git(*args: str) -> str:
     return subprocess.run(["git", *args], check=True, capture_output=True, text=True).stdout.strip()
 
 
-async def wait_for_attempt(database: Database, environment_id: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60) -> None:
+async def wait_for_attempt(
+    database: Database, environment_id: str, process: subprocess.Popen[bytes], log: Path, timeout: float = 60
+) -> None:
     """Until the infrastructure step is running its first attempt (on the subprocess worker)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -79,7 +83,9 @@ async def wait_for_attempt(database: Database, environment_id: str, process: sub
         if steps["infrastructure"].status == "running" and steps["infrastructure"].attempts == 1:
             return
         await asyncio.sleep(0.05)
-    raise AssertionError(f"infrastructure never ran attempt 1: {[(s.name, s.status, s.attempts, s.detail) for s in steps.values()]}\n{log.read_text()}")
+    raise AssertionError(
+        f"infrastructure never ran attempt 1: {[(s.name, s.status, s.attempts, s.detail) for s in steps.values()]}\n{log.read_text()}"
+    )
 
 
 async def test_sigkilled_worker_mid_step_is_recovered_exactly_once(
@@ -111,9 +117,7 @@ async def test_sigkilled_worker_mid_step_is_recovered_exactly_once(
     assert result.status == "SUCCEEDED", result.error
     stored, steps = snapshot(database, row.id)
     assert stored.status == "SUCCEEDED" and stored.live_key == "orders/dev"
-    assert [(s.name, s.status, s.attempts) for s in steps] == [
-        (name, "succeeded", 2 if name == "infrastructure" else 1) for name in STEPS
-    ]
+    assert [(s.name, s.status, s.attempts) for s in steps] == [(name, "succeeded", 2 if name == "infrastructure" else 1) for name in STEPS]
 
     # Exactly one repository for the service (no staging leftovers), with a clean run's three commits.
     repos = settings.git_dir / "repos"
@@ -122,7 +126,9 @@ async def test_sigkilled_worker_mid_step_is_recovered_exactly_once(
     assert git("-C", str(repos / "gitops.git"), "rev-list", "--count", "main") == "2"  # initialise + deploy
 
     # One GitOps namespace directory with its Argo CD Application, one Terraform workspace.
-    assert git("-C", str(repos / "gitops.git"), "ls-tree", "--name-only", "main", "clusters/local/").splitlines() == ["clusters/local/orders-dev"]
+    assert git("-C", str(repos / "gitops.git"), "ls-tree", "--name-only", "main", "clusters/local/").splitlines() == [
+        "clusters/local/orders-dev"
+    ]
     assert git("-C", str(repos / "gitops.git"), "ls-tree", "--name-only", "main", "argocd/").splitlines() == ["argocd/orders-dev.yaml"]
     assert sorted(p.name for p in settings.terraform_dir.iterdir()) == [row.id]
 

@@ -1,0 +1,97 @@
+"""`roadbed golden-paths list|show|preview`: browse templates and see what a request would create."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from roadbed.cli.client import ApiClient, CliError
+from roadbed.settings import load_settings
+
+app = typer.Typer(help="Browse golden paths (templates) and preview what a request would create.", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _call(method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        client = ApiClient(load_settings())
+    except CliError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    try:
+        return client.request(method, path, **kwargs)
+    except CliError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        raise typer.Exit(1) from exc
+    finally:
+        client.close()
+
+
+@app.command("list")
+def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """List golden paths; invalid ones are shown with the reason."""
+    paths = _call("GET", "/v1/golden-paths")
+    if as_json:
+        console.print_json(data=paths)
+        return
+    table = Table()
+    for column in ("name", "version", "title", "resources", "status"):
+        table.add_column(column)
+    for gp in paths:
+        status = "ok" if gp["valid"] else "[red]invalid[/]: " + "; ".join(gp["problems"])
+        table.add_row(gp["name"], gp["version"], gp["title"], ", ".join(gp["resource_types"]), status)
+    console.print(table)
+
+
+@app.command()
+def show(name: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """Show one golden path with the JSON Schema of its parameters."""
+    detail = _call("GET", f"/v1/golden-paths/{name}")
+    if as_json:
+        console.print_json(data=detail)
+        return
+    console.print(f"[bold]{detail['title']}[/] ({detail['name']}@{detail['version']})\n{detail['description']}", highlight=False)
+    table = Table(title="parameters")
+    for column in ("name", "type", "default", "required", "description"):
+        table.add_column(column)
+    required = set(detail["parameters"].get("required", []))
+    for key, prop in detail["parameters"].get("properties", {}).items():
+        table.add_row(key, str(prop.get("type", "")), json.dumps(prop.get("default")) if "default" in prop else "", "yes" if key in required else "",
+                      prop.get("description") or prop.get("title") or "")
+    console.print(table)
+
+
+@app.command()
+def preview(
+    name: str,
+    service: Annotated[str, typer.Option("--service")],
+    team: Annotated[str, typer.Option("--team")],
+    env: Annotated[str, typer.Option("--env")] = "dev",
+    resource: Annotated[list[str] | None, typer.Option("--resource", help="TYPE:NAME, repeatable")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Render a request without provisioning: files, Terraform plan, manifests."""
+    resources = []
+    for spec in resource or []:
+        kind, _, rname = spec.partition(":")
+        resources.append({"type": kind, "name": rname})
+    result = _call("POST", f"/v1/golden-paths/{name}/preview", json={"service": service, "team": team, "environment": env, "resources": resources})
+    if as_json:
+        console.print_json(data=result)
+        return
+    files = Table(title=f"repository files ({len(result['files'])})")
+    files.add_column("path")
+    files.add_column("bytes", justify="right")
+    for f in result["files"]:
+        files.add_row(f["path"], str(f["size"]))
+    console.print(files)
+    summary = result["terraform"]["summary"]
+    console.print(f"terraform plan: {summary['add']} to add, {summary['change']} to change, {summary['remove']} to destroy", highlight=False)
+    for change in result["terraform"]["resource_changes"]:
+        console.print(f"  + {change['address']}", highlight=False)
+    console.print("kubernetes: " + ", ".join(f"{m['kind']}/{m['metadata']['name']}" for m in result["manifests"]), highlight=False)
