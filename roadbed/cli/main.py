@@ -224,7 +224,8 @@ def list_(
         console.print_json(data=rows)
         return
     table = Table()
-    for column in ("id", "service", "env", "team", "golden path", "status", "created"):
+    table.add_column("id", no_wrap=True, min_width=25)
+    for column in ("service", "env", "team", "golden path", "status", "created"):
         table.add_column(column)
     for row in rows:
         table.add_row(row["id"], row["service"], row["environment"], row["team"], f"{row['golden_path']}@{row['golden_path_version']}", row["status"], row["created_at"][:19])

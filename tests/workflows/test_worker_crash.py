@@ -45,14 +45,14 @@ def worker_process(
     started: list[subprocess.Popen[bytes]] = []
     log = tmp_path / "worker.log"
 
-    def start() -> subprocess.Popen[bytes]:
+    def start(failpoints: str = "infrastructure:hang:1") -> subprocess.Popen[bytes]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("ROADBED_")} | {
             "ROADBED_HOME": str(settings.home),
             "ROADBED_TEMPORAL_ADDRESS": client.service_client.config.target_host,
             "ROADBED_TEMPORAL_NAMESPACE": client.namespace,
             "ROADBED_TASK_QUEUE": settings.task_queue,
             "ROADBED_DATABASE_URL": settings.resolved_database_url,
-            "ROADBED_FAILPOINTS": "infrastructure:hang:1",
+            "ROADBED_FAILPOINTS": failpoints,
         }
         with log.open("ab") as out:
             process = subprocess.Popen(
