@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from roadbed.auth import ensure_admin_token
+from roadbed.cli import catalog as catalog_cli
 from roadbed.cli import golden_paths, tokens
 from roadbed.cli.client import ApiClient, CliError
 from roadbed.cli.processes import serve
@@ -23,6 +24,7 @@ from roadbed.storage.database import Database
 app = typer.Typer(help="Roadbed: self-service environments on durable Temporal workflows.", no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(golden_paths.app, name="golden-paths")
 app.add_typer(tokens.app, name="tokens")
+app.add_typer(catalog_cli.app, name="catalog")
 console = Console()
 err_console = Console(stderr=True)
 

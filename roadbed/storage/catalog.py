@@ -1,15 +1,26 @@
-"""Catalog entities (Backstage model) in the engine database. Functions flush; callers commit."""
+"""Catalog entities (Backstage model) in the engine database. Functions flush; callers commit.
+
+Rows registered by an environment carry its id and go away with it (`release_entities`); rows
+registered by hand (the API) have no environment, are never touched by an environment's
+registration and never removed by its compensation.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import Select, Text, cast, delete, select
 from sqlalchemy.orm import Session
 
-from roadbed.domain.errors import NotFound
+from roadbed.catalog import relations as catalog_relations
+from roadbed.catalog.model import ValidEntity
+from roadbed.catalog.refs import DEFAULT_NAMESPACE, EntityRef, InvalidRef, make_ref, parse_ref
+from roadbed.domain.errors import Conflict, FieldError, InvalidRequest, NotFound
 from roadbed.storage.tables import CatalogEntityRow
+
+OWNER_MAX = 300
 
 
 def entity_ref(kind: str, namespace: str, name: str) -> str:
@@ -17,25 +28,72 @@ def entity_ref(kind: str, namespace: str, name: str) -> str:
     return f"{kind}:{namespace}/{name}".lower()
 
 
+def owner_of(body: dict[str, Any]) -> str | None:
+    """The owner as a full lower-cased ref (`payments` → `group:default/payments`), for the indexed `owner` column."""
+    owner = (body.get("spec") or {}).get("owner")
+    if owner is None:
+        return None
+    try:
+        return str(parse_ref(owner, "group", catalog_relations.entity_namespace(body)))
+    except InvalidRef:
+        return str(owner).lower()[:OWNER_MAX]
+
+
+def _store(session: Session, entity: dict[str, Any], environment_id: str | None, now: datetime, row: CatalogEntityRow | None) -> str:
+    metadata = entity["metadata"]
+    namespace = metadata.get("namespace") or DEFAULT_NAMESPACE
+    ref = entity_ref(entity["kind"], namespace, metadata["name"])
+    if row is None:
+        row = CatalogEntityRow(ref=ref)
+        session.add(row)
+    row.kind = entity["kind"].lower()
+    row.namespace = namespace
+    row.name = metadata["name"]
+    row.owner = owner_of(entity)
+    row.body = entity
+    row.environment_id = environment_id
+    row.updated_at = now
+    return ref
+
+
 def upsert_entities(session: Session, entities: list[dict[str, Any]], environment_id: str | None, now: datetime) -> list[str]:
-    """Insert or replace entities by ref; replaying the same list changes nothing."""
+    """Insert or replace entities by ref; replaying the same list changes nothing.
+
+    An environment never takes over an entity registered by hand: that row is left as it is (its ref
+    is still returned), so the environment's compensation cannot delete it.
+    """
     refs = []
     for entity in entities:
         metadata = entity["metadata"]
-        namespace = metadata.get("namespace", "default")
-        ref = entity_ref(entity["kind"], namespace, metadata["name"])
+        ref = entity_ref(entity["kind"], metadata.get("namespace") or DEFAULT_NAMESPACE, metadata["name"])
         row = session.get(CatalogEntityRow, ref)
-        if row is None:
-            row = CatalogEntityRow(ref=ref)
-            session.add(row)
-        row.kind = entity["kind"].lower()
-        row.namespace = namespace
-        row.name = metadata["name"]
-        row.owner = (entity.get("spec") or {}).get("owner")
-        row.body = entity
-        row.environment_id = environment_id
-        row.updated_at = now
-        refs.append(ref)
+        if row is not None and environment_id is not None and row.environment_id is None:
+            refs.append(ref)
+            continue
+        refs.append(_store(session, entity, environment_id, now, row))
+    session.flush()
+    return refs
+
+
+def rows_by_ref(session: Session, refs: Iterable[str]) -> dict[str, CatalogEntityRow]:
+    wanted = sorted({ref.lower() for ref in refs})
+    rows: dict[str, CatalogEntityRow] = {}
+    for start in range(0, len(wanted), 500):
+        rows |= {row.ref: row for row in session.scalars(select(CatalogEntityRow).where(CatalogEntityRow.ref.in_(wanted[start : start + 500])))}
+    return rows
+
+
+def register_entities(session: Session, entities: list[ValidEntity], now: datetime) -> list[str]:
+    """Store validated, hand-registered entities (no environment), all or none.
+
+    An entity an environment registered belongs to that environment: registering it by hand is a Conflict.
+    """
+    existing = rows_by_ref(session, [str(e.ref) for e in entities])
+    managed = [(ref, row.environment_id) for ref, row in sorted(existing.items()) if row.environment_id is not None]
+    if managed:
+        listed = ", ".join(f"{ref} (environment {env})" for ref, env in managed)
+        raise Conflict(f"entities managed by an environment cannot be registered by hand: {listed}")
+    refs = [_store(session, entity.body, None, now, existing.get(str(entity.ref))) for entity in entities]
     session.flush()
     return refs
 
@@ -47,21 +105,74 @@ def get_entity(session: Session, kind: str, namespace: str, name: str) -> Catalo
     return row
 
 
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _json_safe(text: str) -> bool:
+    """Whether `text` reads the same inside the stored JSON text (printable ASCII, nothing JSON escapes)."""
+    return all(" " <= c <= "~" for c in text) and '"' not in text and "\\" not in text
+
+
+def _body_mentions(query: Select[Any], text: str) -> Select[Any]:
+    """Narrow `query` to rows whose body text contains `text` (case-insensitive): a prefilter, callers check exactly."""
+    if not text or not _json_safe(text):
+        return query
+    return query.where(cast(CatalogEntityRow.body, Text).ilike(f"%{_like_escape(text)}%", escape="\\"))
+
+
+def _filter_ref(value: str, field: str, default_kind: str) -> EntityRef:
+    try:
+        return parse_ref(value.strip(), default_kind)
+    except InvalidRef as exc:
+        raise InvalidRequest([FieldError(field, str(exc))]) from exc
+
+
+def _matches_text(body: dict[str, Any], needle: str) -> bool:
+    metadata = body.get("metadata") or {}
+    return any(isinstance(metadata.get(key), str) and needle in metadata[key].lower() for key in ("name", "title", "description"))
+
+
+def _in_system(row: CatalogEntityRow, system: EntityRef) -> bool:
+    field = catalog_relations.ref_field(row.kind, "system")
+    return field is not None and system in catalog_relations.targets(row.body, field)
+
+
 def list_entities(
-    session: Session, *, kind: str | None = None, owner: str | None = None, q: str | None = None, limit: int = 1000
+    session: Session,
+    *,
+    kind: str | None = None,
+    owner: str | None = None,
+    system: str | None = None,
+    q: str | None = None,
+    limit: int = 1000,
 ) -> list[CatalogEntityRow]:
-    query = select(CatalogEntityRow).order_by(CatalogEntityRow.ref).limit(limit)
+    """Entities by ref. `owner`/`system` take a name or a ref (`payments`, `group:default/payments`);
+    `q` matches name, title or description, case-insensitively."""
+    query = select(CatalogEntityRow).order_by(CatalogEntityRow.ref)
     if kind:
-        query = query.where(CatalogEntityRow.kind == kind.lower())
+        query = query.where(CatalogEntityRow.kind == kind.strip().lower())
     if owner:
-        query = query.where(or_(CatalogEntityRow.owner == owner, CatalogEntityRow.owner.like(f"%/{owner}")))
-    if q:
-        query = query.where(CatalogEntityRow.name.contains(q.lower()))
-    return list(session.scalars(query))
+        query = query.where(CatalogEntityRow.owner == str(_filter_ref(owner, "owner", "group")))
+    system_ref = _filter_ref(system, "system", "system") if system else None
+    needle = q.strip().lower() if q else ""
+    if system_ref is None and not needle:
+        return list(session.scalars(query.limit(limit)))
+    if system_ref is not None:
+        query = _body_mentions(query, system_ref.name)
+    query = _body_mentions(query, needle)
+    found = []
+    for row in session.scalars(query.execution_options(yield_per=500)):
+        if (system_ref is None or _in_system(row, system_ref)) and (not needle or _matches_text(row.body, needle)):
+            found.append(row)
+            if len(found) >= limit:
+                break
+    return found
 
 
 def release_entities(session: Session, environment_id: str, successor: str | None) -> int:
-    """Remove an environment's entities; the service's Component passes to `successor` if one is live."""
+    """Remove an environment's entities; the service's Component passes to `successor` if one is live.
+    Only rows of this environment are touched: hand-registered ones (no environment) stay."""
     kept = 0
     if successor is not None:
         rows = session.scalars(select(CatalogEntityRow).where(CatalogEntityRow.environment_id == environment_id, CatalogEntityRow.kind == "component"))
@@ -73,32 +184,19 @@ def release_entities(session: Session, environment_id: str, successor: str | Non
     return (result.rowcount or 0) + kept
 
 
-_INVERSE = {"ownedBy": "ownerOf", "dependsOn": "dependencyOf", "dependencyOf": "dependsOn", "partOf": "hasPart"}
-_SPEC_RELATIONS = {"owner": "ownedBy", "dependsOn": "dependsOn", "dependencyOf": "dependencyOf", "system": "partOf"}
-
-
-def _normalise_ref(ref: str, default_kind: str) -> str:
-    kind, _, rest = ref.rpartition(":")
-    namespace, _, name = rest.rpartition("/")
-    return entity_ref(kind or default_kind, namespace or "default", name)
-
-
-def _outgoing(body: dict[str, Any]) -> list[tuple[str, str]]:
-    spec = body.get("spec") or {}
-    pairs = []
-    for key, relation in _SPEC_RELATIONS.items():
-        targets = spec.get(key)
-        for target in targets if isinstance(targets, list) else [targets] if targets else []:
-            default_kind = {"owner": "group", "system": "system"}.get(key, "component")
-            pairs.append((relation, _normalise_ref(str(target), default_kind)))
-    return pairs
+def _mentioning(session: Session, row: CatalogEntityRow) -> Iterator[tuple[EntityRef, dict[str, Any]]]:
+    """Every other entity whose body mentions this one's name: a superset of those that refer to it."""
+    query = select(CatalogEntityRow.kind, CatalogEntityRow.namespace, CatalogEntityRow.name, CatalogEntityRow.body)
+    query = _body_mentions(query.where(CatalogEntityRow.ref != row.ref), row.name)
+    for kind, namespace, name, body in session.execute(query.execution_options(yield_per=500)):
+        yield make_ref(kind, namespace, name), body
 
 
 def relations_of(session: Session, row: CatalogEntityRow) -> list[dict[str, str]]:
-    """Relations in both directions: the entity's own spec refs and their inverses from other entities."""
-    relations = {(relation, target) for relation, target in _outgoing(row.body)}
-    for other in session.scalars(select(CatalogEntityRow).where(CatalogEntityRow.ref != row.ref)):
-        for relation, target in _outgoing(other.body):
-            if target == row.ref and relation in _INVERSE:
-                relations.add((_INVERSE[relation], other.ref))
-    return [{"type": relation, "targetRef": target} for relation, target in sorted(relations)]
+    """Relations in both directions: the entity's own spec refs and their inverses from other entities.
+
+    Only entities whose stored body mentions this entity's name are read (a LIKE prefilter on the
+    body text), then checked exactly in Python.
+    """
+    self_ref = make_ref(row.kind, row.namespace, row.name)
+    return catalog_relations.relations(self_ref, row.body, list(_mentioning(session, row)))

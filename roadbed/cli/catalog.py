@@ -1,0 +1,111 @@
+"""`roadbed catalog`: list, show and register entities of the software catalog."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from roadbed.catalog.refs import InvalidRef, parse_ref
+from roadbed.cli.client import ApiClient, CliError
+from roadbed.settings import load_settings
+
+app = typer.Typer(help="The software catalog (Backstage entity model).", no_args_is_help=True)
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def _client() -> ApiClient:
+    try:
+        return ApiClient(load_settings())
+    except CliError as exc:
+        raise _fail(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - a bad setting is a one-line reason, not a trace
+        raise _fail(f"invalid settings: {' '.join(str(exc).split())}") from exc
+
+
+def _request(method: str, path: str, **kwargs: Any) -> Any:
+    client = _client()
+    try:
+        return client.request(method, path, **kwargs)
+    except CliError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        client.close()
+
+
+def _ref_of(entity: dict[str, Any]) -> str:
+    metadata = entity.get("metadata") or {}
+    return f"{str(entity.get('kind', '')).lower()}:{metadata.get('namespace', 'default')}/{metadata.get('name', '')}"
+
+
+@app.command("list")
+def list_(
+    kind: Annotated[str | None, typer.Option("--kind", help="Component, API, Resource, System, Domain, Group, User or Location")] = None,
+    owner: Annotated[str | None, typer.Option("--owner", help="A group name or ref (payments, group:default/payments)")] = None,
+    system: Annotated[str | None, typer.Option("--system", help="A system name or ref")] = None,
+    query: Annotated[str | None, typer.Option("--query", "-q", help="Text in the name, title or description")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """List catalog entities."""
+    params = {k: v for k, v in {"kind": kind, "owner": owner, "system": system, "q": query}.items() if v}
+    entities = _request("GET", "/v1/catalog/entities", params=params)
+    if as_json:
+        console.print_json(data=entities)
+        return
+    table = Table()
+    table.add_column("ref", overflow="fold")
+    for column in ("type", "owner", "system", "description"):
+        table.add_column(column)
+    for entity in entities:
+        spec, metadata = entity.get("spec") or {}, entity.get("metadata") or {}
+        table.add_row(_ref_of(entity), str(spec.get("type", "")), str(spec.get("owner", "")), str(spec.get("system", "")), str(metadata.get("description", "")))
+    console.print(table)
+
+
+@app.command()
+def show(
+    ref: Annotated[str, typer.Argument(metavar="REF", help="kind:namespace/name (namespace defaults to `default`, kind to component)")],
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show one entity and its relations."""
+    try:
+        parsed = parse_ref(ref, "component")
+    except InvalidRef as exc:
+        raise _fail(str(exc), 2) from exc
+    entity = _request("GET", f"/v1/catalog/entities/{parsed.kind}/{parsed.namespace}/{parsed.name}")
+    if as_json:
+        console.print_json(data=entity)
+        return
+    metadata, spec = entity.get("metadata") or {}, entity.get("spec") or {}
+    console.print(f"[bold]{_ref_of(entity)}[/]  {metadata.get('title') or ''}", highlight=False)
+    if metadata.get("description"):
+        console.print(metadata["description"], highlight=False)
+    for key, value in spec.items():
+        console.print(f"  {key}: {value}", highlight=False)
+    relations = entity.get("relations") or []
+    if relations:
+        table = Table("relation")
+        table.add_column("target", overflow="fold")
+        for relation in relations:
+            table.add_row(relation["type"], relation["targetRef"])
+        console.print(table)
+
+
+@app.command()
+def register(
+    file: Annotated[Path, typer.Argument(metavar="FILE", help="A catalog-info.yaml (one or more documents) or a .json file", exists=True, dir_okay=False)],
+) -> None:
+    """Register the entities of a catalog-info.yaml (or JSON) file by hand; all or nothing."""
+    content_type = "application/json" if file.suffix.lower() == ".json" else "application/yaml"
+    result = _request("POST", "/v1/catalog/entities", content=file.read_bytes(), headers={"content-type": content_type})
+    for ref in result["refs"]:
+        console.print(f"registered {ref}", highlight=False)
