@@ -56,6 +56,8 @@ def _annotations(spec: WorkloadSpec) -> dict[str, str]:
 
 def _config_data(spec: WorkloadSpec) -> dict[str, str]:
     data = {"SERVICE_NAME": spec.service, "ENVIRONMENT": spec.environment}
+    if spec.kubernetes.workload == "service":
+        data["PORT"] = str(spec.kubernetes.port)
     for resource in spec.resources.values():
         for key, value in sorted(resource.outputs.items()):
             if key in {"secret_ref", "type"} or isinstance(value, dict | list):
