@@ -159,6 +159,7 @@ def test_config_map_carries_connection_details_but_no_secret() -> None:
     assert data == {
         "SERVICE_NAME": "checkout",
         "ENVIRONMENT": "prod",
+        "PORT": "9090",
         "POSTGRES_MAIN_HOST": "db.internal",
         "POSTGRES_MAIN_PORT": "5432",
         "POSTGRES_MAIN_DATABASE": "main",
