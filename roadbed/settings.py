@@ -71,8 +71,11 @@ class Settings(BaseSettings):
     github_org: str | None = None
     github_private: bool = True
     github_branch_protection: bool = Field(default=True, description="private repos on GitHub Free cannot have it: set false there")
+    github_seconds_between_requests: float = Field(default=0.25, ge=0, description="PyGithub's pacing; GitHub asks integrations to pace writes")
+    github_seconds_between_writes: float = Field(default=1.0, ge=0)
 
     # -- kubernetes `cluster` target (KUBECONFIG, ~/.kube/config or in-cluster)
+    kubernetes_kubeconfig: Path | None = Field(default=None, description="kubeconfig file; unset = KUBECONFIG, ~/.kube/config or in-cluster")
     kubernetes_context: str | None = Field(default=None, description="kubeconfig context; unset = current context")
     kubernetes_field_manager: str = "roadbed"
     kubernetes_rollout_timeout_seconds: float = Field(

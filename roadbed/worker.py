@@ -42,6 +42,8 @@ def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
             settings.github_org or "",
             private=settings.github_private,
             branch_protection=settings.github_branch_protection,
+            seconds_between_requests=settings.github_seconds_between_requests,
+            seconds_between_writes=settings.github_seconds_between_writes,
         )
     else:
         repo_host = LocalGitRepoHost(settings.git_dir / "repos")

@@ -47,6 +47,7 @@ from kubernetes.config.config_exception import ConfigException
 
 from roadbed.domain.errors import ConfigurationError, PermanentError, RoadbedError, TransientError
 from roadbed.rendering.manifests import MANAGED_BY, WorkloadSpec
+from roadbed.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -180,15 +181,15 @@ class KubernetesClusterDeployer:
         return cls(ApiClient(load_configuration(kubeconfig, context=context)), **options)
 
     @classmethod
-    def from_settings(cls, settings: Any) -> KubernetesClusterDeployer:
+    def from_settings(cls, settings: Settings) -> KubernetesClusterDeployer:
         """From Roadbed's settings; every `kubernetes_*` setting is optional and defaults as in the constructor."""
         return cls.from_kubeconfig(
-            getattr(settings, "kubernetes_kubeconfig", None),
-            context=getattr(settings, "kubernetes_context", None),
-            field_manager=getattr(settings, "kubernetes_field_manager", DEFAULT_FIELD_MANAGER),
-            rollout_timeout=getattr(settings, "kubernetes_rollout_timeout_seconds", DEFAULT_ROLLOUT_TIMEOUT_SECONDS),
-            removal_timeout=getattr(settings, "kubernetes_removal_timeout_seconds", DEFAULT_REMOVAL_TIMEOUT_SECONDS),
-            poll_interval=getattr(settings, "kubernetes_poll_interval_seconds", DEFAULT_POLL_INTERVAL_SECONDS),
+            settings.kubernetes_kubeconfig,
+            context=settings.kubernetes_context,
+            field_manager=settings.kubernetes_field_manager,
+            rollout_timeout=settings.kubernetes_rollout_timeout_seconds,
+            removal_timeout=settings.kubernetes_removal_timeout_seconds,
+            poll_interval=settings.kubernetes_poll_interval_seconds,
         )
 
     @property

@@ -22,6 +22,16 @@ from roadbed.settings import Settings, load_settings
 from roadbed.storage.database import Database
 
 app = typer.Typer(help="Roadbed: self-service environments on durable Temporal workflows.", no_args_is_help=True, pretty_exceptions_enable=False)
+@app.callback()
+def _announce_targets() -> None:
+    """Every command says, on stderr, which adapter each port uses (CONTRACT.md, "Targets")."""
+    try:
+        targets = load_settings().describe_targets()
+    except Exception:  # noqa: BLE001 - a bad setting is reported by the command itself
+        return
+    err_console.print("targets: " + ", ".join(f"{port}={target}" for port, target in targets.items()), style="dim", highlight=False, soft_wrap=True)
+
+
 app.add_typer(golden_paths.app, name="golden-paths")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(catalog_cli.app, name="catalog")
@@ -39,10 +49,6 @@ def _settings() -> Settings:
         return load_settings()
     except Exception as exc:  # noqa: BLE001 - a bad setting is a one-line reason, not a trace
         raise _fail(f"invalid settings: {exc}".splitlines()[0] + " " + " ".join(str(exc).splitlines()[1:3])) from exc
-
-
-def _print_targets(settings: Settings) -> None:
-    console.print("targets: " + ", ".join(f"{port}={target}" for port, target in settings.describe_targets().items()), highlight=False)
 
 
 def _configure_logging() -> None:
@@ -63,7 +69,6 @@ def up() -> None:
 
     settings = _settings()
     _configure_logging()
-    _print_targets(settings)
     settings.home.mkdir(parents=True, exist_ok=True)
     database = _database(settings)
     ensure_admin_token(database, settings.admin_token_file)
@@ -105,7 +110,6 @@ def worker() -> None:
     """Run one worker against the configured Temporal cluster (run several for more throughput)."""
     settings = _settings()
     _configure_logging()
-    _print_targets(settings)
     asyncio.run(serve(settings, _database(settings), run_worker=True, run_api=False))
 
 
@@ -114,7 +118,6 @@ def api() -> None:
     """Run only the HTTP API."""
     settings = _settings()
     _configure_logging()
-    _print_targets(settings)
     database = _database(settings)
     ensure_admin_token(database, settings.admin_token_file)
     console.print(f"Roadbed API {settings.resolved_api_url}", highlight=False)
@@ -296,7 +299,6 @@ def doctor() -> None:
     from roadbed.worker import build_ports
 
     settings = _settings()
-    _print_targets(settings)
     database = _database(settings)
     ports = build_ports(settings, database)
     findings = audit(database, ports.repo_host, ports.infrastructure, ports.kubernetes)

@@ -83,7 +83,9 @@ def test_up_provisions_survives_restart_and_stops_cleanly(roadbed: RoadbedUp, tm
     assert "succeeded" in created.stdout and "ready" in created.stdout
     rejected = roadbed.cli("create", "Bad_Name", "--team", "payments", "--golden-path", "python-service", "--env", "qa")
     assert rejected.returncode == 1
-    assert rejected.stderr.count("\n") == 1 and "service" in rejected.stderr and "environment" in rejected.stderr
+    lines = rejected.stderr.strip().splitlines()
+    assert lines[0].startswith("targets: repo host=local") and len(lines) == 2
+    assert lines[1].startswith("error: HTTP 422") and "service" in lines[1] and "environment" in lines[1]
     listed = roadbed.cli("list", "--json")
     assert listed.returncode == 0 and {e["service"] for e in json.loads(listed.stdout)} == {"orders", "billing"}
     decommissioned = roadbed.cli("decommission", "billing", "--env", "dev", "--wait")
