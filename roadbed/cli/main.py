@@ -13,7 +13,7 @@ from rich.table import Table
 
 from roadbed.auth import ensure_admin_token
 from roadbed.cli import catalog as catalog_cli
-from roadbed.cli import golden_paths, tokens
+from roadbed.cli import golden_paths, report, tokens
 from roadbed.cli.client import ApiClient, CliError
 from roadbed.cli.processes import serve
 from roadbed.cli.progress import failure_reason, step_table, watch
@@ -35,6 +35,7 @@ def _announce_targets() -> None:
 app.add_typer(golden_paths.app, name="golden-paths")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(catalog_cli.app, name="catalog")
+app.add_typer(report.app, name="report")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -307,3 +308,28 @@ def doctor() -> None:
     if findings:
         raise _fail(f"{len(findings)} finding(s)")
     console.print("[green]nothing orphaned, nothing missing[/]")
+
+
+@app.command()
+def audit(
+    actor: Annotated[str | None, typer.Option("--actor", help="Token id")] = None,
+    limit: Annotated[int, typer.Option("--limit")] = 50,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+) -> None:
+    """Show the audit trail of mutations (platform-admin)."""
+    client = _client()
+    try:
+        rows = client.request("GET", "/v1/audit", params={k: v for k, v in {"actor": actor, "limit": limit}.items() if v})
+    except CliError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        client.close()
+    if as_json:
+        console.print_json(data=rows)
+        return
+    table = Table()
+    for column in ("at", "actor", "role", "request", "status", "outcome"):
+        table.add_column(column, no_wrap=column in {"at", "actor"})
+    for row in rows:
+        table.add_row(row["at"][:19], row["actor"] or "-", row["role"] or "-", f"{row['method']} {row['path']}", str(row["status"]), row["outcome"])
+    console.print(table)

@@ -105,3 +105,78 @@ class ApiTokenRow(Base):
 
 
 Index("ix_environments_finished", EnvironmentRow.status, EnvironmentRow.finished_at)
+
+
+class DeploymentRow(Base):
+    """One deployment of a service to an environment (a DORA input).
+
+    `key` is the event's identity (the `id` given by the sender, or a source-qualified id such as
+    `github:<repo>:<deployment id>`, or a hash of the event's fields); its unique constraint makes
+    replays and re-deliveries no-ops. `status` is `success`, `failure` or `rolled_back`.
+    """
+
+    __tablename__ = "deployments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    source: Mapped[str] = mapped_column(String(32))
+    service: Mapped[str] = mapped_column(String(255))
+    environment: Mapped[str] = mapped_column(String(63))
+    team: Mapped[str | None] = mapped_column(String(63), index=True)
+    version: Mapped[str | None] = mapped_column(String(128))
+    commit_sha: Mapped[str] = mapped_column(String(100))
+    commit_time: Mapped[datetime | None]
+    started_at: Mapped[datetime | None]
+    deployed_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))
+    received_at: Mapped[datetime]
+
+
+class IncidentRow(Base):
+    """One production incident (a DORA input); open while `resolved_at` is NULL.
+
+    `caused_by_deployment` is the `key` of the deployment the sender blamed (not a foreign key: an
+    incident may name a deployment that is reported later). `environment` NULL means "whichever
+    environment is being reported" (most incident tools know the service only).
+    """
+
+    __tablename__ = "incidents"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(255), unique=True)
+    source: Mapped[str] = mapped_column(String(32))
+    service: Mapped[str] = mapped_column(String(255))
+    environment: Mapped[str | None] = mapped_column(String(63))
+    title: Mapped[str | None] = mapped_column(String(500))
+    opened_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    caused_by_deployment: Mapped[str | None] = mapped_column(String(255), index=True)
+    received_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+# DORA queries: a window of one environment (organisation), one service's history in order, and
+# "has this commit been deployed before?" are each one index range.
+Index("ix_deployments_environment_time", DeploymentRow.environment, DeploymentRow.deployed_at)
+Index("ix_deployments_service_time", DeploymentRow.service, DeploymentRow.environment, DeploymentRow.deployed_at, DeploymentRow.id)
+Index("ix_deployments_commit", DeploymentRow.service, DeploymentRow.environment, DeploymentRow.commit_sha, DeploymentRow.deployed_at)
+Index("ix_incidents_service_opened", IncidentRow.service, IncidentRow.opened_at)
+Index("ix_incidents_opened", IncidentRow.opened_at)
+Index("ix_incidents_resolved", IncidentRow.resolved_at)
+
+
+class AuditRow(Base):
+    """One mutation through the API: who (token and role), what (method, path, target), when, the
+    request id it was answered under, and the outcome (HTTP status)."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    request_id: Mapped[str] = mapped_column(String(64), index=True)
+    actor: Mapped[str | None] = mapped_column(String(40), index=True)
+    role: Mapped[str | None] = mapped_column(String(32))
+    method: Mapped[str] = mapped_column(String(8))
+    path: Mapped[str] = mapped_column(String(500))
+    status: Mapped[int]
+    outcome: Mapped[str] = mapped_column(String(16))

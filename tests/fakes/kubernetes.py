@@ -7,6 +7,9 @@ apply cannot create). This fake serves what the `cluster` target needs, strictly
   `kubernetes.dynamic.DynamicClient` too);
 - core/v1 `namespaces` (cluster-scoped), `configmaps`, `services`; apps/v1 `deployments` with a
   `/status` subresource;
+- custom resources, served generically (no schema; `generation` tracked as for a CRD):
+  `monitoring.coreos.com/v1` `prometheusrules` by default, like a cluster with the Prometheus Operator's
+  CRDs installed; `FakeKubernetes(custom_resources=())` is a cluster without them;
 - GET (one; list with `labelSelector`/`fieldSelector`), POST (201; 409 AlreadyExists), PUT (404 when
   missing; 409 Conflict on a stale `resourceVersion`), PATCH (`application/apply-patch+yaml` =
   server-side apply that creates when missing, needs `fieldManager`, tracks `managedFields` and answers
@@ -85,6 +88,11 @@ RESOURCE_TYPES = (NAMESPACES, CONFIGMAPS, SERVICES, DEPLOYMENTS)
 _BY_GROUP_VERSION: dict[tuple[str, str], dict[str, ResourceType]] = {}
 for _rt in RESOURCE_TYPES:
     _BY_GROUP_VERSION.setdefault((_rt.group, _rt.version), {})[_rt.plural] = _rt
+#: The Prometheus Operator's rule CRD, served like any custom resource (stored as sent, no schema).
+PROMETHEUS_RULES = ResourceType(
+    "monitoring.coreos.com", "v1", "prometheusrules", "prometheusrule", "PrometheusRule", True, ("promrule",), generation=True
+)
+DEFAULT_CUSTOM_RESOURCES = (PROMETHEUS_RULES,)
 
 VERBS = ["create", "delete", "get", "list", "patch", "update"]
 ROLLOUT_MODES = ("complete", "hang", "fail", "manual")
@@ -347,8 +355,18 @@ def _field_selector_matches(selector: str, obj: JSON) -> bool:
 class FakeKubernetes:
     """The fake API server. Use as a context manager, or `start()`/`stop()`; `url` is where it listens."""
 
-    def __init__(self, *, token: str | None = None, namespace_finalize_polls: int = 0) -> None:
+    def __init__(
+        self,
+        *,
+        token: str | None = None,
+        namespace_finalize_polls: int = 0,
+        custom_resources: tuple[ResourceType, ...] = DEFAULT_CUSTOM_RESOURCES,
+    ) -> None:
         self.token = token
+        self.resource_types = (*RESOURCE_TYPES, *custom_resources)
+        self._by_group_version: dict[tuple[str, str], dict[str, ResourceType]] = {}
+        for rt in self.resource_types:
+            self._by_group_version.setdefault((rt.group, rt.version), {})[rt.plural] = rt
         self.namespace_finalize_polls = namespace_finalize_polls
         self.requests: list[RecordedRequest] = []
         self._store: dict[tuple[str, str, str], _Stored] = {}
@@ -451,7 +469,7 @@ class FakeKubernetes:
 
     def seed(self, obj: JSON, *, manager: str = "kubectl") -> JSON:
         """Create an object directly (as `manager` would with a POST)."""
-        rt = next(rt for rt in RESOURCE_TYPES if rt.kind == obj["kind"])
+        rt = next(rt for rt in self.resource_types if rt.kind == obj["kind"] and rt.api_version == obj.get("apiVersion", rt.api_version))
         namespace = obj["metadata"].get("namespace") if rt.namespaced else None
         with self._lock:
             return self._create(rt, namespace, copy.deepcopy(obj), manager)
@@ -523,7 +541,7 @@ class FakeKubernetes:
             group, version, rest = m.group(1), m.group(2), m.group(3)
         else:
             raise _no_such_path()
-        types = _BY_GROUP_VERSION.get((group, version))
+        types = self._by_group_version.get((group, version))
         if types is None:
             raise _no_such_path()
         segments = rest.split("/") if rest else []
@@ -593,26 +611,24 @@ class FakeKubernetes:
                 "versions": ["v1"],
                 "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": address}],
             }
-        groups = sorted({rt.group for rt in RESOURCE_TYPES if rt.group})
+        groups = sorted({rt.group for rt in self.resource_types if rt.group})
         if path == "/apis":
             return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [self._group(g) for g in groups]}
         if m := re.fullmatch(r"/apis/([^/]+)", path):
             return {"kind": "APIGroup", "apiVersion": "v1", **self._group(m.group(1))} if m.group(1) in groups else None
         if path == "/api/v1":
             return self._resource_list("", "v1")
-        if (m := re.fullmatch(r"/apis/([^/]+)/([^/]+)", path)) and (m.group(1), m.group(2)) in _BY_GROUP_VERSION:
+        if (m := re.fullmatch(r"/apis/([^/]+)/([^/]+)", path)) and (m.group(1), m.group(2)) in self._by_group_version:
             return self._resource_list(m.group(1), m.group(2))
         return None
 
-    @staticmethod
-    def _group(group: str) -> JSON:
-        versions = [{"groupVersion": f"{group}/{v}", "version": v} for (g, v) in _BY_GROUP_VERSION if g == group]
+    def _group(self, group: str) -> JSON:
+        versions = [{"groupVersion": f"{group}/{v}", "version": v} for (g, v) in self._by_group_version if g == group]
         return {"name": group, "versions": versions, "preferredVersion": versions[0]}
 
-    @staticmethod
-    def _resource_list(group: str, version: str) -> JSON:
+    def _resource_list(self, group: str, version: str) -> JSON:
         resources: list[JSON] = []
-        for rt in _BY_GROUP_VERSION[(group, version)].values():
+        for rt in self._by_group_version[(group, version)].values():
             entry: JSON = {"name": rt.plural, "singularName": rt.singular, "namespaced": rt.namespaced, "kind": rt.kind, "verbs": VERBS}
             if rt.short_names:
                 entry["shortNames"] = list(rt.short_names)

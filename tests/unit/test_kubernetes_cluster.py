@@ -6,7 +6,6 @@ import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -385,8 +384,8 @@ def test_kubeconfig_named_by_the_environment_is_honoured(tmp_path: Path, monkeyp
 def test_from_settings_reads_the_kubernetes_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fake: FakeKubernetes) -> None:
     monkeypatch.setenv("KUBECONFIG", str(fake.write_kubeconfig(tmp_path / "config")))
     tuned = KubernetesClusterDeployer.from_settings(
-        SimpleNamespace(
-            kubernetes_field_manager="roadbed-test", kubernetes_rollout_timeout_seconds=7.0, kubernetes_poll_interval_seconds=0.01
+        load_settings(
+            home=tmp_path / "home", kubernetes_field_manager="roadbed-test", kubernetes_rollout_timeout_seconds=7.0, kubernetes_poll_interval_seconds=0.01
         )
     )
     assert (tuned.field_manager, tuned.rollout_timeout, tuned.poll_interval) == ("roadbed-test", 7.0, 0.01)

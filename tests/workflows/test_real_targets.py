@@ -72,6 +72,7 @@ async def test_provision_compensate_and_decommission_on_real_targets(
     assert result.outputs.gitops_path and result.outputs.gitops_path.startswith("cluster://")
     assert {o["metadata"]["name"] for o in cluster.objects("deployments", "orders-dev")} == {"orders"}
     assert cluster.object("namespaces", "orders-dev") is not None
+    assert cluster.object("prometheusrules", "orders-slo", "orders-dev") is not None
     assert doctor(settings, database) == []
     assert not any(TOKEN in (r.path or "") for r in github.requests)
 

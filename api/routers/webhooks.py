@@ -1,0 +1,125 @@
+"""`/v1/webhooks`: GitHub, Alertmanager and PagerDuty deliveries as deployments and incidents.
+
+Authentication: when a signing secret is configured (`ROADBED_GITHUB_WEBHOOK_SECRET`,
+`ROADBED_PAGERDUTY_WEBHOOK_SECRET`) the delivery must carry a valid signature of its raw body (401
+otherwise; a bearer token does not replace it). Without a secret — and always for Alertmanager, which
+signs nothing (configure `http_config.authorization` with a Roadbed token) — a `developer` or
+`platform-admin` bearer token is required, as for `/v1/events`.
+
+Every delivery is validated whole before anything is stored (422 naming the offending fields, nothing
+written); re-deliveries and replays change nothing (each event's identity is unique, see
+`roadbed.storage.events`). Events a webhook is not about (a GitHub `push`, a PagerDuty
+`incident.acknowledged`, a `pending` deployment status) are acknowledged with 200 and listed as ignored.
+Payload formats: `roadbed.metrics.sources`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import SecretStr
+
+from api.deps import State
+from api.errors import ApiError
+from api.routers.events import deployment_view, incident_view, require_writer
+from api.schemas import ERROR_RESPONSES
+from roadbed.auth import authenticate
+from roadbed.domain.errors import FieldError, InvalidRequest
+from roadbed.metrics import sources
+from roadbed.storage import events
+
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=ERROR_RESPONSES)
+
+MAX_BODY_BYTES = 5 * 1024 * 1024
+_bearer = HTTPBearer(auto_error=False, description="A Roadbed token, when the webhook has no signing secret configured.")
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    secret = value.get_secret_value() if value is not None else ""
+    return secret or None
+
+
+async def _authorise(
+    state: Any,
+    credentials: HTTPAuthorizationCredentials | None,
+    body: bytes,
+    secret: str | None = None,
+    signature: str | None = None,
+    verify: Callable[[str, bytes, str | None], bool] | None = None,
+    header_name: str = "",
+) -> None:
+    if secret is not None and verify is not None:
+        if not signature:
+            raise ApiError(401, "unauthorized", f"missing {header_name} signature")
+        if not verify(secret, body, signature):
+            raise ApiError(401, "unauthorized", f"{header_name} does not match the payload")
+        return
+    if credentials is None or not credentials.credentials:
+        raise ApiError(401, "unauthorized", "missing bearer token (no webhook secret is configured)")
+    principal = await asyncio.to_thread(authenticate, state.database, credentials.credentials)
+    if principal is None:
+        raise ApiError(401, "unauthorized", "invalid or revoked token")
+    require_writer(principal)
+
+
+async def _body(request: Request) -> bytes:
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(413, "payload_too_large", f"webhook payloads are limited to {MAX_BODY_BYTES} bytes")
+    return body
+
+
+def _json(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, ValueError):
+        raise InvalidRequest([FieldError("body", "not a valid JSON document")]) from None
+
+
+async def _store(state: Any, source: str, translation: sources.Translation) -> dict[str, Any]:
+    def store() -> dict[str, Any]:
+        now = datetime.now(UTC)
+        with state.database.transaction() as session:
+            deployments = [deployment_view(*events.record_deployment(session, event, now)) for event in translation.deployments]
+            incidents = [incident_view(*events.record_incident(session, event, now, authoritative=False)) for event in translation.incidents]
+        return {"source": source, "deployments": deployments, "incidents": incidents, "ignored": translation.ignored}
+
+    return await asyncio.to_thread(store)
+
+
+@router.post("/github", summary="GitHub deployment_status webhook")
+async def github(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
+    body = await _body(request)
+    await _authorise(
+        state, credentials, body, _secret(state.settings.github_webhook_secret),
+        request.headers.get("X-Hub-Signature-256"), sources.verify_github_signature, "X-Hub-Signature-256",
+    )
+    translation = sources.github_translation(request.headers.get("X-GitHub-Event"), _json(body))
+    return await _store(state, "github", translation)
+
+
+@router.post("/alertmanager", summary="Prometheus Alertmanager webhook (payload version 4)")
+async def alertmanager(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
+    body = await _body(request)
+    await _authorise(state, credentials, body)
+    labels = [label.strip() for label in state.settings.alertmanager_service_labels.split(",") if label.strip()]
+    translation = sources.alertmanager_translation(_json(body), labels, datetime.now(UTC))
+    return await _store(state, "alertmanager", translation)
+
+
+@router.post("/pagerduty", summary="PagerDuty v3 webhook (incident.triggered / incident.resolved)")
+async def pagerduty(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
+    body = await _body(request)
+    await _authorise(
+        state, credentials, body, _secret(state.settings.pagerduty_webhook_secret),
+        request.headers.get("X-PagerDuty-Signature"), sources.verify_pagerduty_signature, "X-PagerDuty-Signature",
+    )
+    translation = sources.pagerduty_translation(_json(body))
+    return await _store(state, "pagerduty", translation)

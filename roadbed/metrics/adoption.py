@@ -1,0 +1,121 @@
+"""Golden-path adoption over the software catalog (DESIGN.md, "Golden-path adoption").
+
+Catalog services are the `Component` entities in `catalog_entities`. A service is *on a golden path*
+when its `backstage.io/source-template` annotation names a template (`template:default/<name>`, the
+form Backstage's scaffolder and Roadbed write). Its template version is the
+`roadbed.dev/golden-path-version` annotation; the *current* version is the version of the golden path
+loaded from `settings.golden_path_dirs`. A service is *outdated* when its version is older than the
+current one (semver order; a version that cannot be compared counts as outdated when it differs).
+Services whose golden path is not loaded, or that carry no version, are counted apart
+(`unknown_golden_path`, `unknown_version`) rather than guessed.
+
+`ratio` = on_golden_path ÷ services (null with no services).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from roadbed.golden_paths import GoldenPathRegistry
+from roadbed.storage import catalog
+from roadbed.storage.tables import CatalogEntityRow
+
+SOURCE_TEMPLATE = "backstage.io/source-template"
+GOLDEN_PATH_VERSION = "roadbed.dev/golden-path-version"
+_SEMVER = re.compile(r"^v?(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?")
+
+
+def template_name(ref: str | None) -> str | None:
+    """`template:default/python-service` (or `default/python-service`, `python-service`) → `python-service`."""
+    if not ref or not isinstance(ref, str):
+        return None
+    kind, _, rest = ref.rpartition(":")
+    if kind and kind.lower() != "template":
+        return None
+    return rest.rpartition("/")[2] or None
+
+
+def _semver_key(version: str) -> tuple[int, int, int, int, str] | None:
+    match = _SEMVER.match(version.strip())
+    if not match:
+        return None
+    major, minor, patch, pre = match.groups()
+    # A pre-release sorts before its release (1.0.0-rc1 < 1.0.0).
+    return int(major), int(minor), int(patch), 0 if pre else 1, pre or ""
+
+
+def is_outdated(version: str, current: str) -> bool:
+    mine, theirs = _semver_key(version), _semver_key(current)
+    if mine is None or theirs is None:
+        return version.strip() != current.strip()
+    return mine < theirs
+
+
+def component_owner_team(body: dict[str, Any]) -> str | None:
+    owner = (body.get("spec") or {}).get("owner")
+    if not isinstance(owner, str) or not owner:
+        return None
+    kind, _, rest = owner.rpartition(":")
+    if kind and kind.lower() != "group":
+        return None
+    return rest.rpartition("/")[2] or None
+
+
+def components(session: Session, team: str | None = None) -> list[CatalogEntityRow]:
+    rows = catalog.list_entities(session, kind="component", limit=100_000)
+    if team:
+        rows = [row for row in rows if component_owner_team(row.body) == team]
+    return rows
+
+
+def golden_path_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    annotations = (body.get("metadata") or {}).get("annotations") or {}
+    version = annotations.get(GOLDEN_PATH_VERSION)
+    return template_name(annotations.get(SOURCE_TEMPLATE)), str(version) if version is not None else None
+
+
+def adoption_report(session: Session, registry: GoldenPathRegistry, *, team: str | None = None) -> dict[str, Any]:
+    rows = components(session, team)
+    by_path: dict[str, dict[str, Any]] = {}
+    versions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    outdated_services = []
+    on_path = unknown_path = unknown_version = outdated = 0
+    for row in rows:
+        name, version = golden_path_of(row.body)
+        if name is None:
+            continue
+        on_path += 1
+        golden_path = registry.find(name)
+        entry = by_path.setdefault(
+            name, {"services": 0, "current_version": golden_path.version if golden_path else None, "outdated": 0, "known": golden_path is not None}
+        )
+        entry["services"] += 1
+        versions[name][version or "unknown"] += 1
+        if golden_path is None:
+            unknown_path += 1
+            continue
+        if version is None:
+            unknown_version += 1
+            continue
+        if is_outdated(version, golden_path.version):
+            outdated += 1
+            entry["outdated"] += 1
+            outdated_services.append({"service": row.name, "golden_path": name, "version": version, "current_version": golden_path.version})
+    for name, entry in by_path.items():
+        entry["versions"] = dict(sorted(versions[name].items()))
+    services = len(rows)
+    return {
+        "services": services,
+        "on_golden_path": on_path,
+        "ratio": on_path / services if services else None,
+        "by_golden_path": dict(sorted(by_path.items())),
+        "outdated_template_version": outdated,
+        "outdated_services": sorted(outdated_services, key=lambda s: s["service"]),
+        "unknown_golden_path": unknown_path,
+        "unknown_version": unknown_version,
+        "team": team,
+    }
