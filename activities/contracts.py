@@ -13,6 +13,8 @@ from enum import StrEnum
 
 from roadbed.domain.models import (
     COMPENSABLE_STEPS,
+    DeployInput,
+    DeployResult,
     EnvironmentOutputs,
     EnvironmentStatus,
     ErrorInfo,
@@ -64,3 +66,17 @@ class StatusUpdate(Frozen):
     error: ErrorInfo | None = None
     failed_step: StepName | None = None
     finished_at: datetime | None = None
+
+
+DEPLOY_ROLLOUT = "deploy.rollout"
+DEPLOY_RECORD = "deploy.record"
+
+
+class RolloutInput(Frozen):
+    deploy: DeployInput
+    version: str
+
+
+class DeploymentRecord(Frozen):
+    deploy: DeployInput
+    result: DeployResult

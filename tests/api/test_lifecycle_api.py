@@ -84,3 +84,23 @@ async def test_unknown_environment_operations_are_404(api: httpx.AsyncClient) ->
     for method, path in [("POST", "approve"), ("POST", "cancel"), ("POST", "retry")]:
         assert (await api.request(method, f"/v1/environments/env-missing/{path}")).status_code == 404
     assert (await api.delete("/v1/environments/env-missing")).status_code == 404
+
+
+async def test_deploy_over_http(api: httpx.AsyncClient, database: Database) -> None:
+    created = (await api.post("/v1/environments", json=body())).json()
+    await wait_final(api, created["id"])
+    bad = await api.post("/v1/services/orders/deployments", json={"environment": "dev", "version": "2.0.0", "commit_sha": "not-a-sha"})
+    assert bad.status_code == 422 and bad.json()["error"]["details"][0]["field"] == "commit_sha"
+    missing = await api.post("/v1/services/ghost/deployments", json={"environment": "dev", "version": "2.0.0", "commit_sha": "abcdef1"})
+    assert missing.status_code == 404
+    stranger = {"Authorization": f"Bearer {make_token(database, 'developer', ['search'])}"}
+    assert (await api.post("/v1/services/orders/deployments", json={"environment": "dev", "version": "2", "commit_sha": "abcdef1"}, headers=stranger)).status_code == 403
+    started = await api.post("/v1/services/orders/deployments", json={"environment": "dev", "version": "2.0.0", "commit_sha": "abcdef1", "id": "deploy-42"})
+    assert started.status_code == 202 and started.json()["id"] == "deploy-42"
+    for _ in range(300):
+        outcome = (await api.get("/v1/services/orders/deployments/deploy-42", params={"environment": "dev"})).json()
+        if outcome["status"] != "RUNNING":
+            break
+        await asyncio.sleep(0.1)
+    assert outcome["status"] == "success" and outcome["running_version"] == "2.0.0"
+    assert (await api.get("/v1/services/orders/deployments/nope", params={"environment": "dev"})).status_code == 404

@@ -18,6 +18,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from roadbed.devserver import DYNAMIC_CONFIG
 from roadbed.domain.models import Approval, CompensationRetry
+from roadbed.deployments import Deployments
 from roadbed.lifecycle import EnvironmentLifecycle
 from roadbed.settings import load_settings
 from roadbed.storage import environments
@@ -63,6 +64,10 @@ async def main() -> None:
             accepted, _ = await submitter.submit(_body("replay-ok"))
             await env.client.get_workflow_handle(accepted.workflow_id).result()
             recorded["provision_succeeded"] = accepted.workflow_id
+            deployments = Deployments(database, env.client, settings.task_queue)
+            deployment_id = await deployments.start(row(accepted.id), "1.1.0", "a1b2c3d", None)
+            await env.client.get_workflow_handle(f"deploy/replay-ok/dev/{deployment_id}").result()
+            recorded["deploy"] = f"deploy/replay-ok/dev/{deployment_id}"
             workflow_id = await lifecycle.decommission(row(accepted.id), requested_by="recorder", purge=False)
             await env.client.get_workflow_handle(workflow_id).result()
             recorded["decommission"] = workflow_id

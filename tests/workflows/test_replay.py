@@ -14,6 +14,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
 from workflows.decommission import DecommissionEnvironmentWorkflow
+from workflows.deploy import DeployServiceWorkflow
 from workflows.provision import ProvisionEnvironmentWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parent / "histories").glob("*.json"))
@@ -21,13 +22,13 @@ HISTORIES = sorted((Path(__file__).resolve().parent / "histories").glob("*.json"
 
 def test_every_scenario_has_a_history() -> None:
     names = {p.stem for p in HISTORIES}
-    assert {"provision_succeeded", "provision_compensated", "provision_approved", "provision_cancelled", "provision_retried", "decommission"} <= names
+    assert {"provision_succeeded", "provision_compensated", "provision_approved", "provision_cancelled", "provision_retried", "decommission", "deploy"} <= names
 
 
 @pytest.mark.asyncio(loop_scope="session")
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_history_replays_deterministically(path: Path) -> None:
     history = WorkflowHistory.from_json(path.stem, path.read_text())
-    replayer = Replayer(workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow], data_converter=pydantic_data_converter)
+    replayer = Replayer(workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow, DeployServiceWorkflow], data_converter=pydantic_data_converter)
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
