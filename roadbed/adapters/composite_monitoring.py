@@ -44,14 +44,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import urllib3
 import yaml
 from kubernetes.client import ApiClient
-from kubernetes.client.exceptions import ApiException
 
 from roadbed.adapters.grafana import GrafanaDashboards
-from roadbed.adapters.kubernetes_cluster import APPLY_PATCH, DEFAULT_FIELD_MANAGER, DEFAULT_REQUEST_TIMEOUT_SECONDS, translate_api_exception
-from roadbed.domain.errors import PermanentError, TransientError
+from roadbed.adapters.kubernetes_cluster import APPLY_PATCH, DEFAULT_FIELD_MANAGER, DEFAULT_REQUEST_TIMEOUT_SECONDS, call_api, is_managed
+from roadbed.domain.errors import PermanentError
 from roadbed.domain.naming import namespace_for
 from roadbed.ports import MonitoringPublisher
 from roadbed.rendering.manifests import MANAGED_BY
@@ -121,7 +119,7 @@ class PrometheusRules:
                 "install the Prometheus Operator (its CRDs) to get SLO alerts in the cluster"
             )
         live = self._call("GET", self._item(namespace, name), what=f"read {PROMETHEUS_RULE_KIND} {namespace}/{name}", tolerate={404})
-        if live is not None and not _managed(live):
+        if live is not None and not is_managed(live):
             raise PermanentError(
                 f"{what}: a {PROMETHEUS_RULE_KIND} of that name exists and is not managed by Roadbed (no {_MANAGED_SELECTOR} label); "
                 "refusing to take it over"
@@ -154,7 +152,7 @@ class PrometheusRules:
         live = self._call("GET", self._item(namespace, name), what=f"read {PROMETHEUS_RULE_KIND} {namespace}/{name}", tolerate={404})
         if live is None:
             return
-        if not _managed(live):
+        if not is_managed(live):
             log.warning(
                 "%s %s/%s is not managed by Roadbed (no %s label); leaving it alone",
                 PROMETHEUS_RULE_KIND,
@@ -180,44 +178,8 @@ class PrometheusRules:
             self._served = any(entry.get("name") == PROMETHEUS_RULE_PLURAL for entry in resources if isinstance(entry, dict))
         return self._served
 
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        what: str,
-        query: Iterable[tuple[str, Any]] = (),
-        body: Any = None,
-        content_type: str | None = None,
-        tolerate: Iterable[int] = (),
-    ) -> dict[str, Any] | None:
-        """One request, as `KubernetesClusterDeployer` makes them: decoded JSON, None for a `tolerate`d status."""
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = content_type or "application/json"
-        try:
-            request = self.api_client.param_serialize(
-                method, path, query_params=list(query), header_params=headers, body=body, auth_settings=["BearerToken"]
-            )
-            response = self.api_client.call_api(*request, _request_timeout=self.request_timeout)
-            data = response.read()
-            if response.status in set(tolerate):
-                return None
-            if not 200 <= response.status <= 299:
-                ApiException.from_response(http_resp=response, body=data.decode("utf-8", "replace") if data else None, data=None)
-        except ApiException as exc:
-            raise translate_api_exception(exc, what) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise TransientError(f"{what}: cannot reach the Kubernetes API at {self.server}: {exc}") from exc
-        try:
-            return json.loads(data) if data else {}
-        except ValueError as exc:
-            raise TransientError(f"{what}: the Kubernetes API answered something that is not JSON: {data[:200]!r}") from exc
-
-
-def _managed(obj: Mapping[str, Any]) -> bool:
-    labels = (obj.get("metadata") or {}).get("labels") or {}
-    return all(labels.get(key) == value for key, value in MANAGED_BY.items())
+    def _call(self, method: str, path: str, *, what: str, **options: Any) -> dict[str, Any] | None:
+        return call_api(self.api_client, method, path, what=what, request_timeout=self.request_timeout, **options)
 
 
 # ---------------------------------------------------------------- the composite

@@ -231,7 +231,7 @@ class KubernetesClusterDeployer:
         live = self._call("GET", path, what=f"read namespace {namespace}", tolerate={404})
         if live is None:
             return
-        if not _managed(live):
+        if not is_managed(live):
             log.warning("namespace %s is not managed by Roadbed (no %s label); leaving it alone", namespace, MANAGED_SELECTOR)
             return
         if (live.get("status") or {}).get("phase") != "Terminating":
@@ -257,7 +257,7 @@ class KubernetesClusterDeployer:
         live = self._call("GET", _NAMESPACES.item(namespace, None), what=f"read namespace {namespace}", tolerate={404})
         if live is None:
             return
-        if not _managed(live):
+        if not is_managed(live):
             raise PermanentError(
                 f"namespace {namespace} exists and is not managed by Roadbed (no {MANAGED_SELECTOR} label); refusing to take it over"
             )
@@ -335,42 +335,47 @@ class KubernetesClusterDeployer:
         return max(0.0, min(self.poll_interval, deadline - self._clock()))
 
     # -- transport
-    def _call(
-        self,
-        method: str,
-        path: str,
-        *,
-        what: str,
-        query: Iterable[tuple[str, Any]] = (),
-        body: Any = None,
-        content_type: str | None = None,
-        tolerate: Iterable[int] = (),
-    ) -> dict[str, Any] | None:
-        """One request; the decoded JSON answer, None for a `tolerate`d status; domain errors otherwise."""
-        headers = {"Accept": "application/json"}
-        if body is not None:
-            headers["Content-Type"] = content_type or "application/json"
-        try:
-            request = self.api_client.param_serialize(
-                method, path, query_params=list(query), header_params=headers, body=body, auth_settings=["BearerToken"]
-            )
-            response = self.api_client.call_api(*request, _request_timeout=self.request_timeout)
-            data = response.read()
-            if response.status in set(tolerate):
-                return None
-            if not 200 <= response.status <= 299:
-                ApiException.from_response(http_resp=response, body=data.decode("utf-8", "replace") if data else None, data=None)
-        except ApiException as exc:
-            raise translate_api_exception(exc, what) from exc
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise TransientError(f"{what}: cannot reach the Kubernetes API at {self.server}: {exc}") from exc
-        try:
-            return json.loads(data) if data else {}
-        except ValueError as exc:
-            raise TransientError(f"{what}: the Kubernetes API answered something that is not JSON: {data[:200]!r}") from exc
+    def _call(self, method: str, path: str, *, what: str, **options: Any) -> dict[str, Any] | None:
+        return call_api(self.api_client, method, path, what=what, request_timeout=self.request_timeout, **options)
+
+def call_api(
+    api_client: ApiClient,
+    method: str,
+    path: str,
+    *,
+    what: str,
+    request_timeout: float,
+    query: Iterable[tuple[str, Any]] = (),
+    body: Any = None,
+    content_type: str | None = None,
+    tolerate: Iterable[int] = (),
+) -> dict[str, Any] | None:
+    """One request to the API server; the decoded JSON answer, None for a `tolerate`d status; domain errors otherwise.
+
+    Shared by everything Roadbed applies to a cluster (workloads, PrometheusRules)."""
+    headers = {"Accept": "application/json"}
+    if body is not None:
+        headers["Content-Type"] = content_type or "application/json"
+    try:
+        request = api_client.param_serialize(method, path, query_params=list(query), header_params=headers, body=body, auth_settings=["BearerToken"])
+        response = api_client.call_api(*request, _request_timeout=request_timeout)
+        data = response.read()
+        if response.status in set(tolerate):
+            return None
+        if not 200 <= response.status <= 299:
+            ApiException.from_response(http_resp=response, body=data.decode("utf-8", "replace") if data else None, data=None)
+    except ApiException as exc:
+        raise translate_api_exception(exc, what) from exc
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        server = urlsplit(api_client.configuration.host).netloc
+        raise TransientError(f"{what}: cannot reach the Kubernetes API at {server}: {exc}") from exc
+    try:
+        return json.loads(data) if data else {}
+    except ValueError as exc:
+        raise TransientError(f"{what}: the Kubernetes API answered something that is not JSON: {data[:200]!r}") from exc
 
 
-def _managed(obj: Mapping[str, Any]) -> bool:
+def is_managed(obj: Mapping[str, Any]) -> bool:
     labels = (obj.get("metadata") or {}).get("labels") or {}
     return all(labels.get(key) == value for key, value in MANAGED_BY.items())
 
