@@ -10,36 +10,11 @@ from rich.console import Console
 from rich.table import Table
 
 from roadbed.catalog.refs import InvalidRef, parse_ref
-from roadbed.cli.client import ApiClient, CliError
-from roadbed.settings import load_settings
+from roadbed.cli.client import call, fail
 
 app = typer.Typer(help="The software catalog (Backstage entity model).", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
 
-
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _client() -> ApiClient:
-    try:
-        return ApiClient(load_settings())
-    except CliError as exc:
-        raise _fail(str(exc)) from exc
-    except Exception as exc:  # noqa: BLE001 - a bad setting is a one-line reason, not a trace
-        raise _fail(f"invalid settings: {' '.join(str(exc).split())}") from exc
-
-
-def _request(method: str, path: str, **kwargs: Any) -> Any:
-    client = _client()
-    try:
-        return client.request(method, path, **kwargs)
-    except CliError as exc:
-        raise _fail(str(exc)) from exc
-    finally:
-        client.close()
 
 
 def _ref_of(entity: dict[str, Any]) -> str:
@@ -57,7 +32,7 @@ def list_(
 ) -> None:
     """List catalog entities."""
     params = {k: v for k, v in {"kind": kind, "owner": owner, "system": system, "q": query}.items() if v}
-    entities = _request("GET", "/v1/catalog/entities", params=params)
+    entities = call("GET", "/v1/catalog/entities", params=params)
     if as_json:
         console.print_json(data=entities)
         return
@@ -80,8 +55,8 @@ def show(
     try:
         parsed = parse_ref(ref, "component")
     except InvalidRef as exc:
-        raise _fail(str(exc), 2) from exc
-    entity = _request("GET", f"/v1/catalog/entities/{parsed.kind}/{parsed.namespace}/{parsed.name}")
+        raise fail(str(exc), 2) from exc
+    entity = call("GET", f"/v1/catalog/entities/{parsed.kind}/{parsed.namespace}/{parsed.name}")
     if as_json:
         console.print_json(data=entity)
         return
@@ -106,6 +81,6 @@ def register(
 ) -> None:
     """Register the entities of a catalog-info.yaml (or JSON) file by hand; all or nothing."""
     content_type = "application/json" if file.suffix.lower() == ".json" else "application/yaml"
-    result = _request("POST", "/v1/catalog/entities", content=file.read_bytes(), headers={"content-type": content_type})
+    result = call("POST", "/v1/catalog/entities", content=file.read_bytes(), headers={"content-type": content_type})
     for ref in result["refs"]:
         console.print(f"registered {ref}", highlight=False)

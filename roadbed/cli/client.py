@@ -6,8 +6,10 @@ import os
 from typing import Any
 
 import httpx
+import typer
+from rich.console import Console
 
-from roadbed.settings import Settings
+from roadbed.settings import Settings, load_settings
 
 
 class CliError(Exception):
@@ -50,3 +52,33 @@ def _reason(response: httpx.Response) -> str:
     if details and all(isinstance(d, dict) and "field" in d for d in details):
         return f"HTTP {response.status_code}: " + "; ".join(f"{d['field']}: {d['message']}" for d in details)
     return f"HTTP {response.status_code}: {error.get('message')}"
+
+
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = 1) -> typer.Exit:
+    """Print a one-line reason on stderr and return the exit to raise (1: failed, 2: bad usage)."""
+    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(code)
+
+
+def open_client() -> ApiClient:
+    """The API client for a command, or a one-line reason (bad settings, no token) and exit 1."""
+    try:
+        return ApiClient(load_settings())
+    except CliError as exc:
+        raise fail(str(exc)) from exc
+    except Exception as exc:  # noqa: BLE001 - a bad setting is a one-line reason, not a trace
+        raise fail(f"invalid settings: {' '.join(str(exc).split())}") from exc
+
+
+def call(method: str, path: str, **kwargs: Any) -> Any:
+    """One API call for a CLI command: the decoded answer, or a one-line reason and exit 1."""
+    client = open_client()
+    try:
+        return client.request(method, path, **kwargs)
+    except CliError as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        client.close()

@@ -3,39 +3,22 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from roadbed.cli.client import ApiClient, CliError
-from roadbed.settings import load_settings
+from roadbed.cli.client import call
 
 app = typer.Typer(help="Browse golden paths (templates) and preview what a request would create.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
-
-
-def _call(method: str, path: str, **kwargs: Any) -> Any:
-    try:
-        client = ApiClient(load_settings())
-    except CliError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
-    try:
-        return client.request(method, path, **kwargs)
-    except CliError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
-    finally:
-        client.close()
 
 
 @app.command("list")
 def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """List golden paths; invalid ones are shown with the reason."""
-    paths = _call("GET", "/v1/golden-paths")
+    paths = call("GET", "/v1/golden-paths")
     if as_json:
         console.print_json(data=paths)
         return
@@ -51,7 +34,7 @@ def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @app.command()
 def show(name: str, as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """Show one golden path with the JSON Schema of its parameters."""
-    detail = _call("GET", f"/v1/golden-paths/{name}")
+    detail = call("GET", f"/v1/golden-paths/{name}")
     if as_json:
         console.print_json(data=detail)
         return
@@ -80,7 +63,7 @@ def preview(
     for spec in resource or []:
         kind, _, rname = spec.partition(":")
         resources.append({"type": kind, "name": rname})
-    result = _call("POST", f"/v1/golden-paths/{name}/preview", json={"service": service, "team": team, "environment": env, "resources": resources})
+    result = call("POST", f"/v1/golden-paths/{name}/preview", json={"service": service, "team": team, "environment": env, "resources": resources})
     if as_json:
         console.print_json(data=result)
         return

@@ -15,7 +15,7 @@ from rich.table import Table
 from roadbed.auth import ensure_admin_token
 from roadbed.cli import catalog as catalog_cli
 from roadbed.cli import golden_paths, report, tokens
-from roadbed.cli.client import ApiClient, CliError
+from roadbed.cli.client import CliError, fail, open_client
 from roadbed.cli.processes import serve
 from roadbed.cli.progress import failure_reason, step_table, watch
 from roadbed.domain.errors import RoadbedError
@@ -41,16 +41,13 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    err_console.print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
-    return typer.Exit(code)
 
 
 def _settings() -> Settings:
     try:
         return load_settings()
     except Exception as exc:  # noqa: BLE001 - a bad setting is a one-line reason, not a trace
-        raise _fail(f"invalid settings: {exc}".splitlines()[0] + " " + " ".join(str(exc).splitlines()[1:3])) from exc
+        raise fail(f"invalid settings: {exc}".splitlines()[0] + " " + " ".join(str(exc).splitlines()[1:3])) from exc
 
 
 def _configure_logging() -> None:
@@ -86,7 +83,7 @@ def up() -> None:
         console.print(f"Admin token in   {settings.admin_token_file}", highlight=False)
         asyncio.run(serve(settings, database, run_worker=True, run_api=True))
     except RoadbedError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     finally:
         if temporal is not None:
             stop_process(temporal)
@@ -131,7 +128,7 @@ def _parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise _fail(f"{what} {pair!r} must look like key=value", 2)
+            raise fail(f"{what} {pair!r} must look like key=value", 2)
         try:
             parsed[key] = json.loads(value)
         except json.JSONDecodeError:
@@ -143,15 +140,10 @@ def _parse_resource(spec: str) -> dict[str, Any]:
     head, _, settings = spec.partition(",")
     kind, sep, name = head.partition(":")
     if not sep or not kind or not name:
-        raise _fail(f"resource {spec!r} must look like TYPE:NAME[,key=value...]", 2)
+        raise fail(f"resource {spec!r} must look like TYPE:NAME[,key=value...]", 2)
     return {"type": kind, "name": name, **_parse_pairs([s for s in settings.split(",") if s], "resource setting")}
 
 
-def _client() -> ApiClient:
-    try:
-        return ApiClient(_settings())
-    except CliError as exc:
-        raise _fail(str(exc)) from exc
 
 
 @app.command()
@@ -176,17 +168,17 @@ def create(
     }
     if request_id:
         body["request_id"] = request_id
-    client = _client()
+    client = open_client()
     try:
         environment = client.request("POST", "/v1/environments", json=body)
         console.print(f"requested {environment['id']} (workflow {environment['workflow_id']})", highlight=False)
         if wait:
             environment = watch(client, environment["id"], console)
             if environment["status"] != "SUCCEEDED":
-                raise _fail(failure_reason(environment))
+                raise fail(failure_reason(environment))
             console.print(f"[green]ready[/] repository {environment['outputs'].get('repository_url')}", highlight=False)
     except CliError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     finally:
         client.close()
 
@@ -198,11 +190,11 @@ def status(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show one environment and its steps."""
-    client = _client()
+    client = open_client()
     try:
         environment = watch(client, environment_id, console) if watch_ else client.request("GET", f"/v1/environments/{environment_id}")
     except CliError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     finally:
         client.close()
     if as_json:
@@ -220,11 +212,11 @@ def list_(
 ) -> None:
     """List environments."""
     params = {k: v for k, v in {"team": team, "service": service, "status": status_}.items() if v}
-    client = _client()
+    client = open_client()
     try:
         rows = client.request("GET", "/v1/environments", params=params)
     except CliError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     finally:
         client.close()
     if as_json:
@@ -240,11 +232,11 @@ def list_(
 
 
 def _act(method: str, path: str, done: str, **kwargs: Any) -> dict[str, Any]:
-    client = _client()
+    client = open_client()
     try:
         environment = client.request(method, path, **kwargs)
     except CliError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     finally:
         client.close()
     console.print(f"{done}: {environment['id']} is {environment['status']}", highlight=False)
@@ -277,7 +269,7 @@ def decommission(
     wait: Annotated[bool, typer.Option("--wait", help="Follow until decommissioned")] = False,
 ) -> None:
     """Tear down SERVICE's environment: every step undone in reverse, the repository archived."""
-    client = _client()
+    client = open_client()
     try:
         live = client.request("GET", "/v1/environments", params={"service": service, "environment": env, "status": "SUCCEEDED"})
         if not live:
@@ -289,7 +281,7 @@ def decommission(
             if environment["status"] != "DECOMMISSIONED":
                 raise CliError(failure_reason(environment))
     except CliError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     finally:
         client.close()
 
@@ -307,7 +299,7 @@ def doctor() -> None:
     for finding in findings:
         console.print(finding.line(), highlight=False)
     if findings:
-        raise _fail(f"{len(findings)} finding(s)")
+        raise fail(f"{len(findings)} finding(s)")
     console.print("[green]nothing orphaned, nothing missing[/]")
 
 
@@ -318,11 +310,11 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the audit trail of mutations (platform-admin)."""
-    client = _client()
+    client = open_client()
     try:
         rows = client.request("GET", "/v1/audit", params={k: v for k, v in {"actor": actor, "limit": limit}.items() if v})
     except CliError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     finally:
         client.close()
     if as_json:
@@ -347,7 +339,7 @@ def deploy(
 ) -> None:
     """Roll VERSION of SERVICE out; a failed rollout is rolled back (exit 1) and counted as a failed change."""
     body = {"environment": env, "version": version, "commit_sha": commit, **({"commit_time": commit_time} if commit_time else {})}
-    client = _client()
+    client = open_client()
     try:
         started = client.request("POST", f"/v1/services/{service}/deployments", json=body)
         console.print(f"deploying {service} {version} to {env} ({started['id']})", highlight=False)
@@ -356,10 +348,10 @@ def deploy(
             time.sleep(0.25)
             outcome = client.request("GET", f"/v1/services/{service}/deployments/{started['id']}", params={"environment": env})
     except CliError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     finally:
         client.close()
     if outcome["status"] not in {"success", "RUNNING"}:
         error = outcome.get("error") or {}
-        raise _fail(f"{started['id']} {outcome['status']}: now running {outcome.get('running_version')}; {error.get('message', '')}".strip())
+        raise fail(f"{started['id']} {outcome['status']}: now running {outcome.get('running_version')}; {error.get('message', '')}".strip())
     console.print(f"[green]{outcome['status']}[/] {service} {env} runs {outcome.get('running_version', version)}", highlight=False)

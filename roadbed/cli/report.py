@@ -10,33 +10,17 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from roadbed.cli.client import ApiClient, CliError
-from roadbed.settings import load_settings
+from roadbed.cli.client import call
 
 app = typer.Typer(help="Reports: DORA, time-to-environment, golden-path adoption, scorecards, platform SLOs.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON instead of a table")]
 Team = Annotated[str | None, typer.Option("--team", help="Only this team's services")]
 
 
 def _fetch(path: str, params: dict[str, Any]) -> Any:
-    try:
-        client = ApiClient(load_settings())
-    except CliError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
-    except Exception as exc:  # noqa: BLE001 - a bad setting is a one-line reason
-        err_console.print(f"[red]error:[/] invalid settings: {str(exc).splitlines()[0]}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
-    try:
-        return client.request("GET", path, params={k: v for k, v in params.items() if v is not None})
-    except CliError as exc:
-        err_console.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
-        raise typer.Exit(1) from exc
-    finally:
-        client.close()
+    return call("GET", path, params={k: v for k, v in params.items() if v is not None})
 
 
 def _emit(data: Any, as_json: bool, render: Callable[[Any], None]) -> None:

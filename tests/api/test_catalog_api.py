@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from api.app import create_app
 from roadbed.catalog import MAX_BODY_BYTES, MAX_DOCUMENTS, validate_entities
 from roadbed.cli import catalog as catalog_cli
+from roadbed.cli import client as cli_client
 from roadbed.cli.client import ApiClient
 from roadbed.settings import Settings
 from roadbed.storage import catalog
@@ -400,9 +401,9 @@ async def cli_api(app: FastAPI, api: httpx.AsyncClient, monkeypatch: pytest.Monk
             self.base_url = "http://roadbed"
             self._http = httpx.Client(base_url=self.base_url, transport=httpx.MockTransport(forward))
 
-    monkeypatch.setattr(catalog_cli, "ApiClient", InProcessClient)
+    monkeypatch.setattr(cli_client, "ApiClient", InProcessClient)
     monkeypatch.setattr(catalog_cli, "console", Console(width=200))
-    monkeypatch.setattr(catalog_cli, "err_console", Console(width=200, stderr=True))
+    monkeypatch.setattr(cli_client, "err_console", Console(width=200, stderr=True))
 
 
 async def test_cli_register_list_and_show(cli_api: None, tmp_path: Path) -> None:
