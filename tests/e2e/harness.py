@@ -38,11 +38,19 @@ class RoadbedUp:
     def url(self) -> str:
         return self.env["ROADBED_API_URL"]
 
+    #: `up` leads its own process group (so a test can SIGKILL the whole tree at once)
+    new_session = False
+
     def start(self, **extra_env: str) -> None:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "roadbed.cli", "up"], env=self.env | extra_env, stdout=log, stderr=subprocess.STDOUT, text=True
+                [sys.executable, "-m", "roadbed.cli", "up"],
+                env=self.env | extra_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                text=True,
+                start_new_session=self.new_session,
             )
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
@@ -52,7 +60,7 @@ class RoadbedUp:
                     return
             except httpx.HTTPError:
                 pass
-            time.sleep(0.2)
+            time.sleep(0.1)
         raise AssertionError("roadbed up did not become ready:\n" + self.log.read_text())
 
     def stop(self) -> int:

@@ -13,7 +13,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,27 +34,7 @@ PORT_CLOSE_SECONDS = 10
 class KillableRoadbedUp(RoadbedUp):
     """`RoadbedUp` whose `up` leads its own process group, so the whole tree can be SIGKILLed at once."""
 
-    def start(self, **extra_env: str) -> None:
-        self.log.parent.mkdir(parents=True, exist_ok=True)
-        with self.log.open("a") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "roadbed.cli", "up"],
-                env=self.env | extra_env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                text=True,
-                start_new_session=True,
-            )
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, self.log.read_text()
-            try:
-                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise AssertionError("roadbed up did not become ready:\n" + self.log.read_text())
+    new_session = True
 
     def kill_tree(self) -> None:
         """`kill -9` of `up`'s process group (the dev server is in its own session and dies by PDEATHSIG)."""
