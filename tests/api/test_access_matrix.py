@@ -1,0 +1,54 @@
+"""Every operation of the API, derived from /openapi.json: anonymous callers get 401 and viewers cannot mutate."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import pytest
+
+from roadbed.storage.database import Database
+from tests.api.conftest import make_token
+
+pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+PUBLIC = {("GET", "/healthz"), ("GET", "/readyz"), ("GET", "/metrics")}
+# Webhooks authenticate by signature when a secret is configured, otherwise by token (covered in test_events_api).
+SIGNED = re.compile(r"^/v1/webhooks/")
+
+
+def concrete(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+async def operations(api: httpx.AsyncClient) -> list[tuple[str, str]]:
+    spec = (await api.get("/openapi.json")).json()
+    return sorted((method.upper(), path) for path, item in spec["paths"].items() for method in item if method in {"get", "post", "put", "patch", "delete"})
+
+
+async def test_every_operation_needs_a_token(api: httpx.AsyncClient) -> None:
+    ops = await operations(api)
+    assert len(ops) >= 25
+    for method, path in ops:
+        if (method, path) in PUBLIC:
+            continue
+        response = await api.request(method, concrete(path), headers={"Authorization": ""}, json={})
+        assert response.status_code == 401, f"{method} {path} answered {response.status_code} without a token"
+        assert response.json()["error"]["code"] == "unauthorized"
+
+
+async def test_viewers_cannot_mutate_anything(api: httpx.AsyncClient, database: Database) -> None:
+    viewer = {"Authorization": f"Bearer {make_token(database, 'viewer')}"}
+    for method, path in await operations(api):
+        if method == "GET" or SIGNED.match(path):
+            continue
+        response = await api.request(method, concrete(path), headers=viewer, json={"team": "payments", "environment": "dev"})
+        assert response.status_code in {403, 404, 422}, f"{method} {path} let a viewer through: {response.status_code}"
+        assert response.status_code != 202
+
+
+async def test_oversized_bodies_are_413_everywhere(api: httpx.AsyncClient) -> None:
+    for path in ("/v1/environments", "/v1/events/deployments", "/v1/catalog/entities"):
+        response = await api.post(path, content=b"{" + b" " * (3 * 1024 * 1024) + b"}", headers={"content-type": "application/json"})
+        assert response.status_code == 413, path
+        assert response.json()["error"]["code"] == "payload_too_large"
