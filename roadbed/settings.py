@@ -74,6 +74,10 @@ class Settings(BaseSettings):
     github_seconds_between_requests: float = Field(default=0.25, ge=0, description="PyGithub's pacing; GitHub asks integrations to pace writes")
     github_seconds_between_writes: float = Field(default=1.0, ge=0)
 
+    # -- Backstage (optional: also register each service's catalog-info.yaml as a location)
+    backstage_url: str | None = Field(default=None, description="Backstage base URL; unset = Roadbed's own catalog only")
+    backstage_token: SecretStr | None = Field(default=None, description="service-to-service token for the catalog API; never logged")
+
     # -- Grafana (dashboards pushed as well as committed; unset URL = repository only)
     grafana_url: str | None = Field(default=None, description="Grafana base URL, e.g. https://grafana.example.com (a sub-path is kept)")
     grafana_token: SecretStr | None = Field(default=None, description="service account token (Editor); required with grafana_url; never logged")
@@ -174,7 +178,7 @@ class Settings(BaseSettings):
                     *(["PrometheusRule in the cluster"] if self.kubernetes_target is KubernetesTarget.CLUSTER else []),
                 ]
             ),
-            "catalog": "roadbed engine database",
+            "catalog": "roadbed engine database" + (f" + Backstage {self.backstage_url}" if self.backstage_url else ""),
             "engine db": self.resolved_database_url.split(":", 1)[0],
             "temporal": self.resolved_temporal_address,
         }

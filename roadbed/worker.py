@@ -13,6 +13,7 @@ from activities.compensation import CompensationActivities
 from activities.deployment import DeploymentActivities
 from activities.provisioning import ProvisioningActivities
 from activities.recording import RecordingActivities
+from roadbed.adapters.backstage import BackstageCatalog
 from roadbed.adapters.composite_monitoring import CompositeMonitoring, PrometheusRules
 from roadbed.adapters.database_catalog import DatabaseCatalog
 from roadbed.adapters.github_repo_host import GitHubRepoHost
@@ -72,7 +73,11 @@ def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
         infrastructure=LibterraformRunner(settings.terraform_dir),
         kubernetes=kubernetes,
         monitoring=CompositeMonitoring(RepositoryMonitoring(repo_host), grafana=grafana, prometheus_rules=prometheus_rules),
-        catalog=DatabaseCatalog(database),
+        catalog=(
+            BackstageCatalog(database, settings.backstage_url, settings.backstage_token.get_secret_value() if settings.backstage_token else "")
+            if settings.backstage_url
+            else DatabaseCatalog(database)
+        ),
         terraform_modules_dir=settings.terraform_modules_dir,
         failpoints=Failpoints(settings.failpoints),
     )

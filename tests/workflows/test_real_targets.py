@@ -13,6 +13,7 @@ from roadbed.lifecycle import EnvironmentLifecycle
 from roadbed.settings import Settings, load_settings
 from roadbed.storage.database import Database
 from roadbed.submission import EnvironmentSubmitter
+from tests.fakes.backstage import FakeBackstage
 from tests.fakes.github import FakeGitHub
 from tests.fakes.kubernetes import FakeKubernetes
 from tests.workflows.test_provision import request_body
@@ -37,8 +38,17 @@ def cluster() -> Iterator[FakeKubernetes]:
 
 
 @pytest.fixture
-def settings(tmp_path: Path, github: FakeGitHub, cluster: FakeKubernetes) -> Settings:
+def backstage() -> Iterator[FakeBackstage]:
+    fake = FakeBackstage().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def settings(tmp_path: Path, github: FakeGitHub, cluster: FakeKubernetes, backstage: FakeBackstage) -> Settings:
     return load_settings(
+        backstage_url=backstage.url,
+        backstage_token=backstage.token,
         home=tmp_path / "home",
         task_queue=f"roadbed-{tmp_path.name}",
         repo_host="github",
@@ -60,7 +70,7 @@ def live_repositories(github: FakeGitHub) -> list[str]:
 
 async def test_provision_compensate_and_decommission_on_real_targets(
     start_worker: StartWorker, submitter: EnvironmentSubmitter, client: Client, database: Database, settings: Settings,
-    github: FakeGitHub, cluster: FakeKubernetes,
+    github: FakeGitHub, cluster: FakeKubernetes, backstage: FakeBackstage,
 ) -> None:
     assert settings.describe_targets()["repo host"].startswith("github")
     async with start_worker():
@@ -73,6 +83,8 @@ async def test_provision_compensate_and_decommission_on_real_targets(
     assert {o["metadata"]["name"] for o in cluster.objects("deployments", "orders-dev")} == {"orders"}
     assert cluster.object("namespaces", "orders-dev") is not None
     assert cluster.object("prometheusrules", "orders-slo", "orders-dev") is not None
+    repository = (result.outputs.repository_url or "").removesuffix(".git")
+    assert [loc["target"] for loc in backstage.locations.values()] == [f"{repository}/blob/main/catalog-info.yaml"]
     assert doctor(settings, database) == []
     assert not any(TOKEN in (r.path or "") for r in github.requests)
 
@@ -81,6 +93,7 @@ async def test_provision_compensate_and_decommission_on_real_targets(
         failed, _ = await submitter.submit(request_body("billing"))
         compensated = await client.get_workflow_handle(failed.workflow_id, result_type=ProvisionResult).result()
     assert compensated.status == "COMPENSATED"
+    assert len(backstage.locations) == 1  # billing's location came and went; orders' stays
     assert live_repositories(github) == ["orders"]
     assert cluster.object("namespaces", "billing-dev") is None and cluster.objects("deployments", "billing-dev") == []
 
@@ -92,4 +105,5 @@ async def test_provision_compensate_and_decommission_on_real_targets(
     assert live_repositories(github) == []
     assert [repo.name for repo in github.repositories.values() if repo.archived][0].startswith("orders-archived-")
     assert cluster.object("namespaces", "orders-dev") is None
+    assert backstage.locations == {}
     assert doctor(settings, database) == []
