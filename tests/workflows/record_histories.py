@@ -16,9 +16,9 @@ from pathlib import Path
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 
+from roadbed.deployments import Deployments
 from roadbed.devserver import DYNAMIC_CONFIG
 from roadbed.domain.models import Approval, CompensationRetry
-from roadbed.deployments import Deployments
 from roadbed.lifecycle import EnvironmentLifecycle
 from roadbed.settings import load_settings
 from roadbed.storage import environments

