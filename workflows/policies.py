@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from temporalio.common import RetryPolicy
+from temporalio.workflow import ActivityCancellationType
 
 from roadbed.domain.models import StepName
 
@@ -24,6 +26,17 @@ class StepPolicy:
     def schedule_to_close(self) -> timedelta:
         """Bounds the step's whole retry budget, so a step cannot retry forever."""
         return self.start_to_close * (self.retry.maximum_attempts or 1) + timedelta(minutes=5)
+
+    def activity_options(self) -> dict[str, Any]:
+        """`execute_activity` keywords for a step: its timeouts, heartbeat, retries, and waiting out a cancel
+        (a half-finished step must stop before its undo starts)."""
+        return {
+            "start_to_close_timeout": self.start_to_close,
+            "heartbeat_timeout": self.heartbeat,
+            "schedule_to_close_timeout": self.schedule_to_close,
+            "retry_policy": self.retry,
+            "cancellation_type": ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+        }
 
 
 def _retry(attempts: int, initial: float = 0.5, maximum: float = 20.0, non_retryable: list[str] | None = None) -> RetryPolicy:

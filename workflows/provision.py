@@ -155,16 +155,7 @@ class ProvisionEnvironmentWorkflow:
         step = self._step(name)
         step.status = StepStatus.RUNNING
         step.started_at = workflow.now()
-        result: StepResult = await workflow.execute_activity(
-            STEP_ACTIVITIES[name],
-            data,
-            result_type=StepResult,
-            start_to_close_timeout=policy.start_to_close,
-            heartbeat_timeout=policy.heartbeat,
-            schedule_to_close_timeout=policy.schedule_to_close,
-            retry_policy=policy.retry,
-            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-        )
+        result: StepResult = await workflow.execute_activity(STEP_ACTIVITIES[name], data, result_type=StepResult, **policy.activity_options())
         step.status = StepStatus.SUCCEEDED
         step.attempts = result.attempt
         step.finished_at = workflow.now()

@@ -14,7 +14,6 @@ from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
-from temporalio.workflow import ActivityCancellationType
 
 with workflow.unsafe.imports_passed_through():
     from activities.contracts import COMPENSATION_ACTIVITIES, RECORD_STATUS, CompensationInput, StatusUpdate, StepResult
@@ -81,14 +80,7 @@ class Saga:
             try:
                 _result, cancelled = await shielded(
                     lambda step=step, policy=policy: workflow.execute_activity(
-                        COMPENSATION_ACTIVITIES[step],
-                        data,
-                        result_type=StepResult,
-                        start_to_close_timeout=policy.start_to_close,
-                        heartbeat_timeout=policy.heartbeat,
-                        schedule_to_close_timeout=policy.schedule_to_close,
-                        retry_policy=policy.retry,
-                        cancellation_type=ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+                        COMPENSATION_ACTIVITIES[step], data, result_type=StepResult, **policy.activity_options()
                     )
                 )
                 self.cancel_requested |= cancelled

@@ -15,7 +15,7 @@ from rich.table import Table
 from roadbed.auth import ensure_admin_token
 from roadbed.cli import catalog as catalog_cli
 from roadbed.cli import golden_paths, report, tokens
-from roadbed.cli.client import CliError, fail, open_client
+from roadbed.cli.client import CliError, call, fail, open_client
 from roadbed.cli.processes import serve
 from roadbed.cli.progress import failure_reason, step_table, watch
 from roadbed.domain.errors import RoadbedError
@@ -211,14 +211,7 @@ def list_(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """List environments."""
-    params = {k: v for k, v in {"team": team, "service": service, "status": status_}.items() if v}
-    client = open_client()
-    try:
-        rows = client.request("GET", "/v1/environments", params=params)
-    except CliError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        client.close()
+    rows = call("GET", "/v1/environments", params={k: v for k, v in {"team": team, "service": service, "status": status_}.items() if v})
     if as_json:
         console.print_json(data=rows)
         return
@@ -310,13 +303,7 @@ def audit(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show the audit trail of mutations (platform-admin)."""
-    client = open_client()
-    try:
-        rows = client.request("GET", "/v1/audit", params={k: v for k, v in {"actor": actor, "limit": limit}.items() if v})
-    except CliError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        client.close()
+    rows = call("GET", "/v1/audit", params={k: v for k, v in {"actor": actor, "limit": limit}.items() if v})
     if as_json:
         console.print_json(data=rows)
         return
