@@ -25,6 +25,7 @@ from activities.contracts import StepResult
 from roadbed import golden_paths
 from roadbed.domain.errors import PermanentError
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, StepName, StepProgress, StepStatus
+from roadbed.environment_specs import IMAGE_REGISTRY
 from roadbed.failpoints import Failpoints
 from roadbed.golden_paths import GoldenPath, GoldenPathRegistry
 from roadbed.ports import CatalogRegistry, InfrastructureRunner, KubernetesDeployer, MonitoringPublisher, RepoHost
@@ -49,7 +50,7 @@ class ProvisioningPorts:
     catalog: CatalogRegistry
     terraform_modules_dir: Path
     failpoints: Failpoints = field(default_factory=Failpoints)
-    image_registry: str = "registry.local"
+    image_registry: str = IMAGE_REGISTRY
 
 
 def now() -> datetime:

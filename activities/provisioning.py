@@ -10,10 +10,10 @@ from temporalio import activity
 
 from activities.base import StepActivities, template_parameters
 from activities.contracts import STEP_ACTIVITIES, StepInput, StepResult
+from roadbed import environment_specs
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, ResourceOutputs, StepName
-from roadbed.domain.naming import namespace_for
 from roadbed.ports import RepositoryMarker
-from roadbed.rendering.catalog_entities import ServiceDescription, render_entities
+from roadbed.rendering.catalog_entities import render_entities
 from roadbed.rendering.manifests import WorkloadSpec, render_manifests
 from roadbed.rendering.monitoring import MonitoringSpec, render_monitoring
 from roadbed.rendering.skeleton import render_output_links, render_repository
@@ -21,25 +21,17 @@ from roadbed.rendering.terraform import module_key, render_root_module
 
 
 def workload_spec(activities: StepActivities, provision: ProvisionInput, outputs: EnvironmentOutputs, version: str = "latest") -> WorkloadSpec:
-    """The workload of an environment at `version` (the image tag); provisioning deploys `latest`."""
     request = provision.request
-    golden_path = activities.ports.golden_paths.get(request.golden_path)
-    return WorkloadSpec(
-        service=request.service, team=request.team, environment=request.environment,
-        environment_id=provision.environment_id, namespace=namespace_for(request.service, request.environment),
-        image=f"{activities.ports.image_registry}/{request.service}:{version}", golden_path=golden_path.name,
-        golden_path_version=provision.golden_path_version, kubernetes=golden_path.roadbed.kubernetes,
-        resources=outputs.resources,
+    return environment_specs.workload_spec(
+        request, activities.ports.golden_paths.get(request.golden_path), environment_id=provision.environment_id,
+        golden_path_version=provision.golden_path_version, resources=outputs.resources, version=version,
+        image_registry=activities.ports.image_registry,
     )
 
 
 def monitoring_spec(activities: StepActivities, provision: ProvisionInput) -> MonitoringSpec:
     request = provision.request
-    return MonitoringSpec(
-        service=request.service, environment=request.environment, team=request.team,
-        namespace=namespace_for(request.service, request.environment),
-        slo=activities.ports.golden_paths.get(request.golden_path).roadbed.slo,
-    )
+    return environment_specs.monitoring_spec(request, activities.ports.golden_paths.get(request.golden_path))
 
 
 class ProvisioningActivities(StepActivities):
@@ -112,14 +104,9 @@ class ProvisioningActivities(StepActivities):
             request = provision.request
             golden_path = self.ports.golden_paths.get(request.golden_path)
             entities = render_entities(
-                ServiceDescription(
-                    service=request.service, team=request.team, environment=request.environment,
-                    environment_id=provision.environment_id,
-                    description=str(template_parameters(provision, golden_path).get("description") or golden_path.description),
-                    golden_path=golden_path.name, golden_path_version=provision.golden_path_version,
-                    component_type=golden_path.type or "service", repository_url=outputs.repository_url or "",
-                    namespace=outputs.kubernetes_namespace or namespace_for(request.service, request.environment),
-                    resources=outputs.resources,
+                environment_specs.service_description(
+                    request, golden_path, environment_id=provision.environment_id, golden_path_version=provision.golden_path_version,
+                    repository_url=outputs.repository_url or "", resources=outputs.resources,
                 )
             )
             document = yaml.safe_dump_all(entities, sort_keys=False).encode()

@@ -25,9 +25,6 @@ class Principal(BaseModel):
     role: Role
     teams: tuple[str, ...] = ()
 
-    def can_read(self, team: str | None = None) -> bool:
-        return True
-
     def can_act_for(self, team: str) -> bool:
         """Developers act only for their own teams; viewers never act; admins always may."""
         if self.role is Role.PLATFORM_ADMIN:

@@ -13,11 +13,12 @@ from pydantic import BaseModel
 
 from roadbed.domain.models import EnvironmentRequest, ResourceOutputs
 from roadbed.domain.naming import namespace_for
+from roadbed.environment_specs import monitoring_spec, service_description, workload_spec
 from roadbed.golden_paths import GoldenPath, template_parameters
 from roadbed.ports import InfrastructureRunner
-from roadbed.rendering.catalog_entities import ServiceDescription, render_entities
-from roadbed.rendering.manifests import WorkloadSpec, render_manifests
-from roadbed.rendering.monitoring import MonitoringSpec, render_monitoring
+from roadbed.rendering.catalog_entities import render_entities
+from roadbed.rendering.manifests import render_manifests
+from roadbed.rendering.monitoring import render_monitoring
 from roadbed.rendering.skeleton import render_repository
 from roadbed.rendering.terraform import render_root_module
 
@@ -62,22 +63,10 @@ def preview(request: EnvironmentRequest, golden_path: GoldenPath, planner: Infra
         )
         terraform = planner.plan(root, values)
     planned = {r.name: ResourceOutputs(type=r.type, name=r.name, outputs={"secret_ref": f"{request.service}-{r.name}-{r.type}"}) for r in request.resources}
-    spec = WorkloadSpec(
-        service=request.service, team=request.team, environment=request.environment, environment_id="(preview)", namespace=namespace,
-        image=f"registry.local/{request.service}:latest", golden_path=golden_path.name, golden_path_version=golden_path.version,
-        kubernetes=golden_path.roadbed.kubernetes, resources=planned,
-    )
-    monitoring = render_monitoring(
-        MonitoringSpec(service=request.service, environment=request.environment, team=request.team, namespace=namespace, slo=golden_path.roadbed.slo)
-    )
-    entities = render_entities(
-        ServiceDescription(
-            service=request.service, team=request.team, environment=request.environment, environment_id="(preview)",
-            description=str(parameters.get("description") or golden_path.description), golden_path=golden_path.name,
-            golden_path_version=golden_path.version, component_type=golden_path.type or "service", repository_url="(preview)",
-            namespace=namespace, resources=planned,
-        )
-    )
+    common = {"environment_id": "(preview)", "golden_path_version": golden_path.version, "resources": planned}
+    spec = workload_spec(request, golden_path, **common)
+    monitoring = render_monitoring(monitoring_spec(request, golden_path))
+    entities = render_entities(service_description(request, golden_path, repository_url="(preview)", **common))
     return Preview(
         golden_path=golden_path.name,
         version=golden_path.version,

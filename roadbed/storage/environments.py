@@ -14,7 +14,6 @@ from roadbed.domain.models import (
     STEP_ORDER,
     EnvironmentStatus,
     ProvisionInput,
-    StepName,
     StepProgress,
     StepStatus,
 )
@@ -183,6 +182,3 @@ def compare_and_set_status(session: Session, environment_id: str, expected: Envi
     session.flush()
     return result.rowcount == 1
 
-
-def step_names() -> list[str]:
-    return [step.value for step in StepName]
