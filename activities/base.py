@@ -21,7 +21,7 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.contracts import StepResult
+from roadbed.activities.contracts import StepResult
 from roadbed import golden_paths
 from roadbed.domain.errors import PermanentError
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, StepName, StepProgress, StepStatus

@@ -13,9 +13,9 @@ from typing import Any
 
 from temporalio import activity
 
-from activities.base import StepActivities
-from activities.contracts import COMPENSATION_ACTIVITIES, CompensationInput, StepResult, UndoReason
-from activities.provisioning import monitoring_spec
+from roadbed.activities.base import StepActivities
+from roadbed.activities.contracts import COMPENSATION_ACTIVITIES, CompensationInput, StepResult, UndoReason
+from roadbed.activities.provisioning import monitoring_spec
 from roadbed.domain.models import StepName
 from roadbed.domain.naming import namespace_for
 from roadbed.rendering.monitoring import render_monitoring

@@ -8,9 +8,9 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.base import Heartbeater, StepActivities
-from activities.contracts import DEPLOY_RECORD, DEPLOY_ROLLOUT, DeploymentRecord, RolloutInput
-from activities.provisioning import workload_spec
+from roadbed.activities.base import Heartbeater, StepActivities
+from roadbed.activities.contracts import DEPLOY_RECORD, DEPLOY_ROLLOUT, DeploymentRecord, RolloutInput
+from roadbed.activities.provisioning import workload_spec
 from roadbed.domain.errors import PermanentError
 from roadbed.rendering.manifests import render_manifests
 from roadbed.storage import environments, events

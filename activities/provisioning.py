@@ -8,8 +8,8 @@ from typing import Any
 import yaml
 from temporalio import activity
 
-from activities.base import StepActivities, template_parameters
-from activities.contracts import STEP_ACTIVITIES, StepInput, StepResult
+from roadbed.activities.base import StepActivities, template_parameters
+from roadbed.activities.contracts import STEP_ACTIVITIES, StepInput, StepResult
 from roadbed import environment_specs
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, ResourceOutputs, StepName
 from roadbed.ports import RepositoryMarker

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.contracts import RECORD_STATUS, StatusUpdate
+from roadbed.activities.contracts import RECORD_STATUS, StatusUpdate
 from roadbed.domain.models import StepProgress, StepStatus
 from roadbed.storage import environments
 from roadbed.storage.database import Database

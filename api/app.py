@@ -7,11 +7,11 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.audit import install_audit
-from api.errors import install_error_handlers
-from api.limits import BodySizeLimit
-from api.routers import audit, catalog, deployments, environments, events, golden_paths, health, metrics, reports, webhooks
-from api.state import ApiState
+from roadbed.api.audit import install_audit
+from roadbed.api.errors import install_error_handlers
+from roadbed.api.limits import BodySizeLimit
+from roadbed.api.routers import audit, catalog, deployments, environments, events, golden_paths, health, metrics, reports, webhooks
+from roadbed.api.state import ApiState
 from roadbed.adapters.terraform_cli_runner import runner_for
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.settings import Settings

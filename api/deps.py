@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import ApiError
-from api.state import ApiState
+from roadbed.api.errors import ApiError
+from roadbed.api.state import ApiState
 from roadbed.auth import Principal, authenticate
 
 _bearer = HTTPBearer(auto_error=False, description="A Roadbed API token (`roadbed tokens create`, or $ROADBED_HOME/admin-token).")

@@ -8,7 +8,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_body
+from roadbed.api.errors import error_body
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 

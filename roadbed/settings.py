@@ -15,7 +15,7 @@ from pathlib import Path
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from roadbed.bundled import bundled_dir
 
 
 class RepoHostTarget(StrEnum):
@@ -168,12 +168,12 @@ class Settings(BaseSettings):
     def golden_path_dirs(self) -> list[Path]:
         """Built-in golden paths first, then every `ROADBED_GOLDEN_PATHS_DIRS` entry."""
         extra = [Path(p).expanduser() for p in self.golden_paths_dirs.split(os.pathsep) if p.strip()]
-        return [PROJECT_ROOT / "golden_paths", *extra]
+        return [bundled_dir("golden_paths"), *extra]
 
     @property
     def terraform_modules_dir(self) -> Path:
         """The `local` modules, or their `aws` twins (same variables and outputs, so golden paths don't care)."""
-        base = PROJECT_ROOT / "terraform_modules"
+        base = bundled_dir("terraform_modules")
         return base / "aws" if self.terraform_target is TerraformTarget.AWS else base
 
     def describe_targets(self) -> dict[str, str]:

@@ -8,11 +8,11 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.base import ProvisioningPorts
-from activities.compensation import CompensationActivities
-from activities.deployment import DeploymentActivities
-from activities.provisioning import ProvisioningActivities
-from activities.recording import RecordingActivities
+from roadbed.activities.base import ProvisioningPorts
+from roadbed.activities.compensation import CompensationActivities
+from roadbed.activities.deployment import DeploymentActivities
+from roadbed.activities.provisioning import ProvisioningActivities
+from roadbed.activities.recording import RecordingActivities
 from roadbed.adapters.backstage import BackstageCatalog
 from roadbed.adapters.composite_monitoring import CompositeMonitoring, PrometheusRules
 from roadbed.adapters.database_catalog import DatabaseCatalog
@@ -29,9 +29,9 @@ from roadbed.ports import KubernetesDeployer, RepoHost
 from roadbed.settings import KubernetesTarget, RepoHostTarget, Settings
 from roadbed.storage.database import Database
 from roadbed.validation import RequestValidator
-from workflows.decommission import DecommissionEnvironmentWorkflow
-from workflows.deploy import DeployServiceWorkflow
-from workflows.provision import ProvisionEnvironmentWorkflow
+from roadbed.workflows.decommission import DecommissionEnvironmentWorkflow
+from roadbed.workflows.deploy import DeployServiceWorkflow
+from roadbed.workflows.provision import ProvisionEnvironmentWorkflow
 
 MAX_CONCURRENT_ACTIVITIES = 32
 

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, on a fresh machine or a laptop: installs what the tests need, starts the
-# servers they need (a throwaway PostgreSQL), runs pytest, and cleans up. README's test command.
+# The whole test suite, on a fresh machine or a laptop: installs what the tests need into a virtual
+# environment of its own (`.venv` in the repository, reused when present; the user's interpreter is never
+# touched), starts the servers they need (a throwaway PostgreSQL), runs pytest, and cleans up.
+# README's test command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +11,7 @@ command -v git >/dev/null || need_apt+=(git)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "tests/run.sh: please install: ${need_apt[*]}" >&2; exit 1; fi
   export DEBIAN_FRONTEND=noninteractive
@@ -18,12 +21,17 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   service prometheus stop >/dev/null 2>&1 || true
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e '.[test]'
+venv="${ROADBED_TEST_VENV:-.venv}"
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+"$venv/bin/python" -m pip install -q --disable-pip-version-check -e '.[test]'
+export PATH="$PWD/$venv/bin:$PATH"
+export VIRTUAL_ENV="$PWD/$venv"
 
 if [ -z "${ROADBED_TEST_POSTGRES_URL:-}" ]; then
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   pg_data=$(mktemp -d /tmp/roadbed-test-pg.XXXXXX)
-  pg_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  pg_port=$("$venv/bin/python" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   run_pg() { if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
   [ "$(id -u)" = 0 ] && chown postgres "$pg_data"
   run_pg "$pg_bin/initdb" -D "$pg_data" -A trust -U postgres >/dev/null
@@ -33,4 +41,4 @@ if [ -z "${ROADBED_TEST_POSTGRES_URL:-}" ]; then
   export ROADBED_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres"
 fi
 
-python3 -m pytest -q -p no:cacheprovider "$@"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"

@@ -9,9 +9,9 @@ from __future__ import annotations
 from temporalio import workflow
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import CompensationInput, StatusUpdate, UndoReason
+    from roadbed.activities.contracts import CompensationInput, StatusUpdate, UndoReason
     from roadbed.domain.models import COMPENSABLE_STEPS, CompensationRetry, DecommissionInput, EnvironmentStatus
-    from workflows.saga import Saga, record_status
+    from roadbed.workflows.saga import Saga, record_status
 
 WORKFLOW_NAME = "DecommissionEnvironmentWorkflow"
 

@@ -13,10 +13,10 @@ from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import DEPLOY_RECORD, DEPLOY_ROLLOUT, DeploymentRecord, RolloutInput
+    from roadbed.activities.contracts import DEPLOY_RECORD, DEPLOY_ROLLOUT, DeploymentRecord, RolloutInput
     from roadbed.domain.models import DeployInput, DeployResult, ErrorInfo, StepName
-    from workflows.policies import RECORD_POLICY, STEP_POLICIES
-    from workflows.saga import error_info
+    from roadbed.workflows.policies import RECORD_POLICY, STEP_POLICIES
+    from roadbed.workflows.saga import error_info
 
 WORKFLOW_NAME = "DeployServiceWorkflow"
 ROLLOUT = STEP_POLICIES[StepName.KUBERNETES]

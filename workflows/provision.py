@@ -14,7 +14,7 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, is_cancelled_exception
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import STEP_ACTIVITIES, CompensationInput, StatusUpdate, StepInput, StepResult
+    from roadbed.activities.contracts import STEP_ACTIVITIES, CompensationInput, StatusUpdate, StepInput, StepResult
     from roadbed.domain.models import (
         STEP_ORDER,
         Approval,
@@ -29,8 +29,8 @@ with workflow.unsafe.imports_passed_through():
         StepProgress,
         StepStatus,
     )
-    from workflows.policies import STEP_POLICIES
-    from workflows.saga import Saga, error_info, record_status
+    from roadbed.workflows.policies import STEP_POLICIES
+    from roadbed.workflows.saga import Saga, error_info, record_status
 
 WORKFLOW_NAME = "ProvisionEnvironmentWorkflow"
 

@@ -16,9 +16,9 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from activities.contracts import COMPENSATION_ACTIVITIES, RECORD_STATUS, CompensationInput, StatusUpdate, StepResult
+    from roadbed.activities.contracts import COMPENSATION_ACTIVITIES, RECORD_STATUS, CompensationInput, StatusUpdate, StepResult
     from roadbed.domain.models import EnvironmentStatus, ErrorInfo, StepName
-    from workflows.policies import COMPENSATION_POLICIES, RECORD_POLICY
+    from roadbed.workflows.policies import COMPENSATION_POLICIES, RECORD_POLICY
 
 T = TypeVar("T")
 

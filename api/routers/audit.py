@@ -8,9 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentPrincipal, State
-from api.errors import ApiError
-from api.schemas import ERROR_RESPONSES
+from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.errors import ApiError
+from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.auth import Role
 from roadbed.storage import audit
 

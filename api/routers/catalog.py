@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from api.deps import CurrentPrincipal, State
-from api.errors import ApiError
-from api.schemas import ERROR_RESPONSES
+from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.errors import ApiError
+from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.auth import Principal, Role
 from roadbed.catalog import (
     MAX_BODY_BYTES,

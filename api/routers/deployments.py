@@ -9,8 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentPrincipal, State, require_team
-from api.schemas import ERROR_RESPONSES
+from roadbed.api.deps import CurrentPrincipal, State, require_team
+from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.deployments import Deployments
 
 router = APIRouter(prefix="/v1/services/{service}/deployments", tags=["deployments"], responses=ERROR_RESPONSES)

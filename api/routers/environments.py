@@ -9,10 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 
-from api.deps import CurrentPrincipal, State, require_team
-from api.errors import ApiError
-from api.schemas import ERROR_RESPONSES, ApprovalBody, EnvironmentView
-from api.state import ApiState
+from roadbed.api.deps import CurrentPrincipal, State, require_team
+from roadbed.api.errors import ApiError
+from roadbed.api.schemas import ERROR_RESPONSES, ApprovalBody, EnvironmentView
+from roadbed.api.state import ApiState
 from roadbed.auth import Principal, Role
 from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus
 from roadbed.storage import environments

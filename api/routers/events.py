@@ -15,9 +15,9 @@ from typing import Any, Literal
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from api.deps import CurrentPrincipal, State
-from api.errors import ApiError
-from api.schemas import ERROR_RESPONSES
+from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.errors import ApiError
+from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.auth import Principal, Role
 from roadbed.metrics.sources import Moment, Printable
 from roadbed.storage import events

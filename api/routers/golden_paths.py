@@ -7,9 +7,9 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from api.deps import CurrentPrincipal, State
-from api.routers.environments import read_json_body
-from api.schemas import ERROR_RESPONSES
+from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.routers.environments import read_json_body
+from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.domain.models import EnvironmentRequest
 from roadbed.preview import Preview, preview
 

@@ -7,7 +7,7 @@ import asyncio
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import State
+from roadbed.api.deps import State
 
 router = APIRouter(tags=["health"])
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from fastapi import APIRouter, Query
 
-from api.deps import CurrentPrincipal, State
-from api.schemas import ERROR_RESPONSES
+from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.metrics.time_to_environment import time_to_environment
 
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=ERROR_RESPONSES)

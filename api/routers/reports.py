@@ -14,8 +14,8 @@ from typing import Any
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from api.deps import CurrentPrincipal, State
-from api.schemas import ERROR_RESPONSES
+from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.metrics import exposition
 from roadbed.metrics.adoption import adoption_report

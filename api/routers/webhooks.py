@@ -25,10 +25,10 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
 
-from api.deps import State
-from api.errors import ApiError
-from api.routers.events import deployment_view, incident_view, require_writer
-from api.schemas import ERROR_RESPONSES
+from roadbed.api.deps import State
+from roadbed.api.errors import ApiError
+from roadbed.api.routers.events import deployment_view, incident_view, require_writer
+from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.auth import authenticate
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.metrics import sources

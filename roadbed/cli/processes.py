@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import uvicorn
 from temporalio.worker import Worker
 
-from api.app import create_app
+from roadbed.api.app import create_app
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
 from roadbed.temporal import connect_temporal, ensure_search_attributes

@@ -9,7 +9,7 @@ import httpx
 import pytest_asyncio
 from temporalio.client import Client
 
-from api.app import create_app
+from roadbed.api.app import create_app
 from roadbed.settings import Settings
 from roadbed.storage import tokens
 from roadbed.storage.database import Database

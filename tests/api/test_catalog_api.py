@@ -19,7 +19,7 @@ from rich.console import Console
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from api.app import create_app
+from roadbed.api.app import create_app
 from roadbed.catalog import MAX_BODY_BYTES, MAX_DOCUMENTS, validate_entities
 from roadbed.cli import catalog as catalog_cli
 from roadbed.cli import client as cli_client

@@ -15,8 +15,8 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy import func, select
 
-from api.app import create_app
-from api.routers import events, reports, webhooks
+from roadbed.api.app import create_app
+from roadbed.api.routers import events, reports, webhooks
 from roadbed.metrics import sources
 from roadbed.settings import Settings
 from roadbed.storage.database import Database

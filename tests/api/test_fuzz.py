@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, seed, settings
 from sqlalchemy import func, select
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
+from roadbed.api.app import create_app
 from roadbed.settings import load_settings
 from roadbed.storage.database import Database
 from roadbed.storage.tables import Base

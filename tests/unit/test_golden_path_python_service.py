@@ -14,11 +14,11 @@ from typing import Any
 import pytest
 import yaml
 
-from activities.provisioning import template_parameters
+from roadbed.activities.provisioning import template_parameters
 from roadbed.domain.models import EnvironmentRequest, ProvisionInput
 from roadbed.golden_paths import GoldenPath, GoldenPathRegistry
 from roadbed.rendering.skeleton import render_repository
-from roadbed.settings import PROJECT_ROOT
+from roadbed.bundled import bundled_dir
 
 SERVICE = "checkout-api"
 TEAM = "payments"
@@ -28,7 +28,7 @@ DESCRIPTION = 'Takes "orders" & payments; ${{ 7*7 }} {{ 7*7 }}'
 
 @pytest.fixture(scope="module")
 def golden_path() -> GoldenPath:
-    golden_path = GoldenPathRegistry([PROJECT_ROOT / "golden_paths"]).get("python-service")
+    golden_path = GoldenPathRegistry([bundled_dir("golden_paths")]).get("python-service")
     assert golden_path.valid, golden_path.problems
     return golden_path
 

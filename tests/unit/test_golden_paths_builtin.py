@@ -23,13 +23,14 @@ import pytest
 import yaml
 from jsonschema import Draft7Validator
 
-from activities.base import template_parameters
+from roadbed.activities.base import template_parameters
 from roadbed.domain.models import EnvironmentRequest, ProvisionInput
 from roadbed.golden_paths import GoldenPath, GoldenPathRegistry
 from roadbed.rendering.manifests import WorkloadSpec, render_manifests
 from roadbed.rendering.monitoring import MonitoringSpec, render_monitoring
 from roadbed.rendering.skeleton import render_repository
-from roadbed.settings import PROJECT_ROOT, load_settings
+from roadbed.bundled import bundled_dir
+from roadbed.settings import load_settings
 from roadbed.validation import RequestValidator
 
 BUILT_IN = {"python-service", "node-service", "worker"}
@@ -57,7 +58,7 @@ PROMTOOL = shutil.which("promtool")
 def _built_in_golden_paths() -> list[GoldenPath]:
     # Only the repository's own directory: ROADBED_GOLDEN_PATHS_DIRS of the machine must not add cases.
     settings = load_settings(golden_paths_dirs="")
-    return [gp for gp in GoldenPathRegistry(settings.golden_path_dirs).list() if gp.directory.parent == PROJECT_ROOT / "golden_paths"]
+    return [gp for gp in GoldenPathRegistry(settings.golden_path_dirs).list() if gp.directory.parent == bundled_dir("golden_paths")]
 
 
 GOLDEN_PATHS = _built_in_golden_paths()

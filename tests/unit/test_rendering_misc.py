@@ -16,9 +16,9 @@ from roadbed.metrics.percentiles import percentile
 from roadbed.rendering.catalog_entities import ServiceDescription, owner_ref, render_entities
 from roadbed.rendering.manifests import WorkloadSpec, env_key, render_argocd_application, render_manifests
 from roadbed.rendering.terraform import available_resource_types, module_key, module_variables, render_root_module
-from roadbed.settings import PROJECT_ROOT
+from roadbed.bundled import bundled_dir
 
-MODULES = PROJECT_ROOT / "terraform_modules"
+MODULES = bundled_dir("terraform_modules")
 MALICIOUS = '${file("/etc/passwd")}'
 
 

@@ -13,9 +13,9 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.decommission import DecommissionEnvironmentWorkflow
-from workflows.deploy import DeployServiceWorkflow
-from workflows.provision import ProvisionEnvironmentWorkflow
+from roadbed.workflows.decommission import DecommissionEnvironmentWorkflow
+from roadbed.workflows.deploy import DeployServiceWorkflow
+from roadbed.workflows.provision import ProvisionEnvironmentWorkflow
 
 HISTORIES = sorted((Path(__file__).resolve().parent / "histories").glob("*.json"))
 
