@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
 
 from roadbed.domain.errors import NotFound
 from roadbed.rendering.monitoring import SloTarget
@@ -25,6 +25,8 @@ ROADBED_SUPPLIED_PARAMETERS = ("name", "owner", "environment", "repoUrl")
 REPO_HOST_NAME = "localhost"
 
 MAX_TEMPLATE_BYTES = 256 * 1024
+# A small public HTTP server answering 200 on every path at $PORT (Google's GKE quickstart "hello-app").
+DEFAULT_BOOTSTRAP_IMAGE = "us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0"
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
 
 
@@ -37,6 +39,12 @@ class KubernetesDefaults(BaseModel):
     cpu: str = "100m"
     memory: str = "256Mi"
     health_path: str = "/healthz"
+    # What the first deploy runs: the service's own image does not exist until its CI publishes one, and a
+    # cluster rollout of a missing image never becomes available. Must answer `health_path` with 200 on
+    # `port` (the workload gets it as $PORT), run as a non-root user and write nothing to its root filesystem.
+    bootstrap_image: str = Field(
+        default=DEFAULT_BOOTSTRAP_IMAGE, min_length=1, pattern=r"^\S+$", validation_alias=AliasChoices("bootstrap_image", "bootstrapImage")
+    )
 
 
 class RoadbedSpec(BaseModel):
@@ -98,16 +106,49 @@ class GoldenPath(BaseModel):
         return [step for step in self.steps if step.action.startswith("fetch:")]
 
 
+class TemplateError(ValueError):
+    """Why a template file cannot be loaded at all; the registry lists it invalid with this one-line reason."""
+
+
+def _type(value: Any) -> str:
+    return type(value).__name__
+
+
+def _mapping(value: Any, where: str) -> dict[str, Any]:
+    """A section that must be a mapping; absent (None) is an empty one, anything else is a clear reason."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise TemplateError(f"{where} must be a mapping, not {_type(value)}")
+    return value
+
+
+def _text(value: Any, where: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TemplateError(f"{where} must be a string, not {_type(value)}")
+    return value
+
+
 def merge_parameter_pages(parameters: Any) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Backstage allows one schema or a list of pages; validation needs one JSON Schema."""
+    """Backstage allows one schema or a list of pages; validation needs one JSON Schema.
+
+    Anything else (a number, a page that is not a mapping, `properties` that are a list) raises TemplateError
+    naming the field, so the template is listed invalid rather than silently accepting every parameter.
+    """
+    if parameters is not None and not isinstance(parameters, dict | list):
+        raise TemplateError(f"spec.parameters must be a mapping or a list of mappings, not {_type(parameters)}")
     pages = parameters if isinstance(parameters, list) else [parameters] if parameters else []
     merged: dict[str, Any] = {"type": "object", "properties": {}, "required": []}
     extra: list[dict[str, Any]] = []
-    for page in pages:
+    for index, page in enumerate(pages):
+        where = f"spec.parameters[{index}]" if isinstance(parameters, list) else "spec.parameters"
         if not isinstance(page, dict):
-            continue
-        merged["properties"].update(page.get("properties") or {})
-        merged["required"].extend(r for r in page.get("required") or [] if r not in merged["required"])
+            raise TemplateError(f"{where} must be a mapping, not {_type(page)}")
+        merged["properties"].update(_mapping(page.get("properties"), f"{where}.properties"))
+        required = page.get("required") or []
+        if not isinstance(required, list):
+            raise TemplateError(f"{where}.required must be a list, not {_type(required)}")
+        merged["required"].extend(r for r in required if r not in merged["required"])
         rest = {k: v for k, v in page.items() if k not in {"title", "description", "properties", "required", "type"} and not k.startswith("ui:")}
         if rest:
             extra.append(rest)
@@ -127,61 +168,125 @@ def content_digest(directory: Path) -> str:
     return digest.hexdigest()[:12]
 
 
-def load_golden_path(directory: Path) -> GoldenPath:
-    """Load `directory/template.yaml`; structural problems become `problems`, not exceptions."""
-    source = directory / "template.yaml"
-    problems: list[str] = []
-    raw = source.read_bytes()
+def read_template(source: Path) -> dict[str, Any]:
+    """The YAML mapping in `source`, or TemplateError with a one-line reason (unreadable, too big, not UTF-8,
+    bad YAML, not a mapping at the top)."""
+    try:
+        raw = source.read_bytes()
+    except OSError as exc:
+        reason = "has no template.yaml" if isinstance(exc, FileNotFoundError) else f"cannot read {source.name}: {exc.strerror or exc}"
+        raise TemplateError(reason) from exc
     if len(raw) > MAX_TEMPLATE_BYTES:
-        raise ValueError(f"{source}: larger than {MAX_TEMPLATE_BYTES} bytes")
-    document = yaml.safe_load(raw) or {}
+        raise TemplateError(f"{source.name} is larger than {MAX_TEMPLATE_BYTES} bytes ({len(raw)})")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise TemplateError(f"{source.name} is not UTF-8 text (byte {exc.start})") from exc
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise TemplateError(f"YAML syntax error{where}: {problem}") from exc
+    if document is None:
+        return {}
+    if not isinstance(document, dict):
+        raise TemplateError(f"top level is a {_type(document)}, not a mapping")
+    return document
+
+
+def unloadable(directory: Path, reason: str) -> GoldenPath:
+    """The entry of a template that cannot be loaded: listed under its directory's name, never requestable."""
+    return GoldenPath(
+        name=directory.name, title=directory.name, description="", version="0.0.0", parameters={"type": "object", "properties": {}},
+        pages=[], roadbed=RoadbedSpec(), steps=[], directory=directory, problems=[reason],
+    )
+
+
+def load_golden_path(directory: Path) -> GoldenPath:
+    """Load `directory/template.yaml`; problems, even a file that cannot be read or parsed, become `problems`,
+    not exceptions: one bad template must not stop `roadbed up` or hide the others."""
+    try:
+        return _load(directory)
+    except TemplateError as exc:
+        return unloadable(directory, str(exc))
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        return unloadable(directory, f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}")
+
+
+def _load(directory: Path) -> GoldenPath:
+    document = read_template(directory / "template.yaml")
+    problems: list[str] = []
     if document.get("apiVersion") != "scaffolder.backstage.io/v1beta3" or document.get("kind") != "Template":
         problems.append("not a scaffolder.backstage.io/v1beta3 Template")
-    metadata = document.get("metadata") or {}
-    spec = document.get("spec") or {}
+    metadata = _mapping(document.get("metadata"), "metadata")
+    spec = _mapping(document.get("spec"), "spec")
+    name = _text(metadata.get("name"), "metadata.name") or directory.name
     try:
-        roadbed = RoadbedSpec.model_validate(spec.get("roadbed") or {})
+        roadbed = RoadbedSpec.model_validate(_mapping(spec.get("roadbed"), "spec.roadbed"))
     except ValidationError as exc:
         problems.append(f"spec.roadbed: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
         roadbed = RoadbedSpec()
-    version = roadbed.version or f"0.0.0+{content_digest(directory)}"
+    try:
+        version = roadbed.version or f"0.0.0+{content_digest(directory)}"
+    except OSError as exc:
+        raise TemplateError(f"cannot read a file of the template: {exc}") from exc
     if not _SEMVER.match(version):
         problems.append(f"spec.roadbed.version {version!r} is not semver")
-    steps = [TemplateStep.model_validate(step) for step in spec.get("steps") or []]
+    raw_steps = spec.get("steps") or []
+    if not isinstance(raw_steps, list):
+        raise TemplateError(f"spec.steps must be a list, not {_type(raw_steps)}")
+    steps = []
+    for index, step in enumerate(raw_steps):
+        try:
+            steps.append(TemplateStep.model_validate(step))
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            field = ".".join(str(part) for part in error["loc"]) or "step"
+            raise TemplateError(f"spec.steps[{index}]: {field}: {error['msg']}") from exc
     for step in steps:
         if not SUPPORTED_ACTIONS.match(step.action):
             problems.append(f"unsupported action {step.action!r} in step {step.id or step.name!r}")
     if not any(step.action.startswith("fetch:") for step in steps):
         problems.append("no fetch:template or fetch:plain step")
     schema, pages = merge_parameter_pages(spec.get("parameters"))
+    tags = metadata.get("tags") or []
+    if not isinstance(tags, list):
+        raise TemplateError(f"metadata.tags must be a list, not {_type(tags)}")
     return GoldenPath(
-        name=metadata.get("name") or directory.name,
-        title=metadata.get("title") or metadata.get("name") or directory.name,
-        description=metadata.get("description") or "",
+        name=name,
+        title=_text(metadata.get("title"), "metadata.title") or name,
+        description=_text(metadata.get("description"), "metadata.description") or "",
         version=version,
-        tags=list(metadata.get("tags") or []),
-        type=spec.get("type"),
-        owner=spec.get("owner"),
+        tags=[str(tag) for tag in tags],
+        type=_text(spec.get("type"), "spec.type"),
+        owner=_text(spec.get("owner"), "spec.owner"),
         parameters=schema,
         pages=pages,
         roadbed=roadbed,
         steps=steps,
-        output=spec.get("output") or {},
+        output=_mapping(spec.get("output"), "spec.output"),
         directory=directory,
         problems=problems,
     )
 
 
 class GoldenPathRegistry:
-    """Every golden path found in the configured directories; the first of a name wins."""
+    """Every golden path found in the configured directories; the first of a name wins.
+
+    Each visible subdirectory is a template; one that cannot be loaded (no template.yaml, bad YAML, ...) is
+    listed invalid with its reason. Hidden and `_`-prefixed ones (.git, __pycache__) are skipped.
+    """
 
     def __init__(self, directories: list[Path]) -> None:
         self._paths: dict[str, GoldenPath] = {}
         for root in directories:
             if not root.is_dir():
                 continue
-            for template in sorted(root.glob("*/template.yaml")):
-                golden_path = load_golden_path(template.parent)
+            for directory in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+                golden_path = load_golden_path(directory)
                 self._paths.setdefault(golden_path.name, golden_path)
 
     def list(self) -> list[GoldenPath]:
