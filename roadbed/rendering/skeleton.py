@@ -1,8 +1,12 @@
 """Renders a golden path's `fetch:*` steps into the files of the new repository.
 
 Rules that keep a template honest: file and directory names may be templated but can never
-leave the repository (`..`, absolute paths); skeletons may not contain symlinks; binary files
-and `copyWithoutRender` matches are copied byte for byte; `fetch:plain` copies without rendering.
+leave the repository (`..`, absolute paths) nor write into git's own directory (`.git` as any
+path component, in any letter case: case-insensitive file systems and git itself treat `.GIT` as
+`.git`, and a planted `.git/hooks/*` or `.git/config` runs code on whoever clones); skeletons may
+not contain symlinks; binary files and `copyWithoutRender` matches are copied byte for byte;
+`fetch:plain` copies without rendering. Sizes are capped per file and per repository so one golden
+path cannot fill the worker's memory or the git host.
 """
 
 from __future__ import annotations
@@ -14,10 +18,17 @@ from typing import Any
 
 from roadbed.domain.errors import PermanentError
 from roadbed.golden_paths import GoldenPath, TemplateStep
-from roadbed.rendering.templating import TemplateRenderError, render_text, render_value
+from roadbed.rendering.templating import MAX_RENDERED_BYTES, TemplateRenderError, render_text, render_value
 
 MAX_SKELETON_FILES = 2000
 MAX_FILE_BYTES = 5 * 1024 * 1024
+"""The largest skeleton file copied byte for byte (binary, `copyWithoutRender`, `fetch:plain`)."""
+
+MAX_RENDERED_FILE_BYTES = MAX_RENDERED_BYTES
+"""The largest file a template may render (1 MiB); enforced while rendering, see `templating`."""
+
+MAX_REPOSITORY_BYTES = 20 * 1024 * 1024
+"""The most bytes all files of one new repository may add up to (20 MiB): a scaffold, not a dataset."""
 
 
 class UnsafeTemplatePath(PermanentError):
@@ -36,8 +47,10 @@ def safe_repo_path(path: str, *, where: str) -> str:
     if any(part == ".." for part in parts):
         raise UnsafeTemplatePath(f"{where}: path {path!r} leaves the repository")
     normalised = posixpath.normpath(path)
-    if normalised in {".", ""} or normalised.startswith("../") or normalised.split("/")[0] == ".git":
+    if normalised in {".", ""} or normalised.startswith("../"):
         raise UnsafeTemplatePath(f"{where}: path {path!r} is not allowed")
+    if any(part.lower() == ".git" for part in normalised.split("/")):
+        raise UnsafeTemplatePath(f"{where}: path {path!r} writes into a .git directory")
     return normalised
 
 
@@ -101,10 +114,13 @@ def _render_fetch(golden_path: GoldenPath, step: TemplateStep, inputs: dict[str,
             continue  # a templated name that renders empty drops the file, as in Backstage
         out = safe_repo_path(posixpath.join(target, name), where=where)
         if render_content:
-            text = render_text(content.decode("utf-8"), context, where=f"{where}: {relative}")
+            text = render_text(content.decode("utf-8"), context, where=f"{where}: {relative}", limit=MAX_RENDERED_FILE_BYTES)
             files[out] = text.encode("utf-8")
         else:
             files[out] = content
+        total = sum(len(data) for data in files.values())
+        if total > MAX_REPOSITORY_BYTES:
+            raise PermanentError(f"{where}: {out!r} takes the repository to {total} bytes, over the {MAX_REPOSITORY_BYTES} byte limit")
 
 
 def render_repository(golden_path: GoldenPath, parameters: dict[str, Any]) -> dict[str, bytes]:

@@ -6,6 +6,13 @@ Templates run in Jinja2's `SandboxedEnvironment` with `StrictUndefined`: a templ
 Python internals and a misspelt value is an error, not an empty string. Parameter values are only
 ever *data* in the render context, never template source, so `{{ 7*7 }}` typed into a form comes
 out literally.
+
+Rendering has no I/O, so every failure is deterministic: whatever a template raises (syntax error,
+unknown filter, a filter given a bad argument, `{% include %}` of a file that is not there, runaway
+recursion) is a `TemplateRenderError` naming the file; retrying would only fail again. A template is
+also one golden-path author's code running in the shared worker, so its output is capped while it is
+produced (`MAX_RENDERED_BYTES`) and the operators that could allocate gigabytes in one expression
+(`'x' * 10**10`, `10 ** 10 ** 10`, `'%999999999s'`) are refused before they run.
 """
 
 from __future__ import annotations
@@ -16,12 +23,26 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from jinja2 import StrictUndefined, TemplateError, Undefined
+from jinja2 import BaseLoader, StrictUndefined, TemplateError, TemplateNotFound, Undefined
 from jinja2.sandbox import SandboxedEnvironment
 
 from roadbed.domain.errors import PermanentError
 
 _WHOLE_EXPRESSION = re.compile(r"^\s*\$\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
+
+MAX_RENDERED_BYTES = 1024 * 1024
+"""The most UTF-8 bytes one render (one skeleton file, one name, one input) may produce.
+
+Real skeleton files are a few KiB; a megabyte leaves room for generated lock files while keeping a
+runaway loop from filling the worker's memory. The repository as a whole has its own cap in
+`roadbed.rendering.skeleton`.
+"""
+
+_MAX_POWER_BITS = 4096
+"""`a ** b` may produce at most this many bits: enough for any real arithmetic, not for `10**10**10`."""
+
+# A `%`/`str.format` width or precision of 7+ digits would allocate megabytes of padding.
+_HUGE_FORMAT_WIDTH = re.compile(r"(%[-#0 +]*(\d{7,}|\.\d{7,}))|(\{[^{}]*:[^{}]*\d{7,}[^{}]*\})")
 
 
 class TemplateRenderError(PermanentError):
@@ -68,15 +89,71 @@ def _install_filters(env: SandboxedEnvironment) -> None:
     )
 
 
+class _NoTemplateFiles(BaseLoader):
+    """Golden path files are rendered one by one: there is no file another template could pull in."""
+
+    def get_source(self, environment: Any, template: str) -> Any:
+        raise TemplateNotFound(
+            template,
+            f"cannot load template {template!r}: {{% include %}}, {{% import %}} and {{% extends %}} are not supported in golden path files",
+        )
+
+
+def _size(value: Any) -> int | None:
+    return len(value) if isinstance(value, (str, bytes, list, tuple)) else None
+
+
+class _BoundedSandbox(SandboxedEnvironment):
+    """The sandbox, plus refusals of the one-expression memory bombs its parent lets through."""
+
+    intercepted_binops = frozenset({"*", "**", "%"})
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "*":
+            for sequence, times in ((left, right), (right, left)):
+                length = _size(sequence)
+                if length is not None and isinstance(times, int) and length * times > MAX_RENDERED_BYTES:
+                    raise TemplateRenderError(f"'*' would build a value of {length * times} items, over {MAX_RENDERED_BYTES}")
+        elif operator == "**":
+            if isinstance(left, int) and isinstance(right, int) and right > 0 and abs(left) > 1 and right * abs(left).bit_length() > _MAX_POWER_BITS:
+                raise TemplateRenderError(f"'**' result would exceed {_MAX_POWER_BITS} bits")
+        elif operator == "%" and isinstance(left, str):
+            _check_format(left)
+        return super().call_binop(context, operator, left, right)
+
+    def format_string(self, s: str, args: Any, kwargs: Any, format_func: Any = None) -> str:
+        _check_format(s)
+        return super().format_string(s, args, kwargs, format_func)
+
+
+def _check_format(spec: str) -> None:
+    if _HUGE_FORMAT_WIDTH.search(spec):
+        raise TemplateRenderError(f"format string {spec[:60]!r} asks for a width over {MAX_RENDERED_BYTES}")
+
+
+def _bounded_width(name: str, original: Any) -> Any:
+    """Wrap a padding filter (`center`, `indent`) so a width beyond the output cap is refused."""
+
+    def bounded(value: Any, width: Any = 80, *args: Any, **kwargs: Any) -> Any:
+        if isinstance(width, int) and width > MAX_RENDERED_BYTES:
+            raise TemplateRenderError(f"filter {name!r}: width {width} is over {MAX_RENDERED_BYTES}")
+        return original(value, width, *args, **kwargs)
+
+    return bounded
+
+
 def _configure(env: SandboxedEnvironment) -> SandboxedEnvironment:
     _install_filters(env)
+    for name in ("center", "indent"):
+        env.filters[name] = _bounded_width(name, env.filters[name])
     return env
 
 
 @cache
 def text_environment() -> SandboxedEnvironment:
     return _configure(
-        SandboxedEnvironment(
+        _BoundedSandbox(
+            loader=_NoTemplateFiles(),
             variable_start_string="${{",
             variable_end_string="}}",
             undefined=StrictUndefined,
@@ -86,12 +163,34 @@ def text_environment() -> SandboxedEnvironment:
     )
 
 
-def render_text(source: str, context: dict[str, Any], *, where: str) -> str:
-    """Render template source (a skeleton file or a file name) in the sandbox."""
+def _failure(where: str, exc: Exception) -> TemplateRenderError:
+    """One message for every way a render fails; the exception type helps when the text alone is terse."""
+    if isinstance(exc, TemplateRenderError):
+        return TemplateRenderError(f"{where}: {exc}")
+    if isinstance(exc, TemplateError):
+        return TemplateRenderError(f"{where}: {exc}")
+    if isinstance(exc, RecursionError):
+        return TemplateRenderError(f"{where}: template recursion too deep")
+    return TemplateRenderError(f"{where}: {type(exc).__name__}: {exc}")
+
+
+def render_text(source: str, context: dict[str, Any], *, where: str, limit: int = MAX_RENDERED_BYTES) -> str:
+    """Render template source (a skeleton file or a file name) in the sandbox.
+
+    The output is produced chunk by chunk and abandoned as soon as it passes `limit` UTF-8 bytes,
+    so a loop that would print gigabytes fails after one megabyte instead of exhausting memory.
+    """
     try:
-        return text_environment().from_string(source).render(context)
-    except TemplateError as exc:
-        raise TemplateRenderError(f"{where}: {exc}") from exc
+        chunks: list[str] = []
+        size = 0
+        for chunk in text_environment().from_string(source).generate(context):
+            size += len(chunk.encode("utf-8"))
+            if size > limit:
+                raise TemplateRenderError(f"rendered output is larger than {limit} bytes")
+            chunks.append(chunk)
+        return "".join(chunks)
+    except Exception as exc:  # rendering does no I/O: every failure is the template's and permanent
+        raise _failure(where, exc) from exc
 
 
 def render_value(value: Any, context: dict[str, Any], *, where: str) -> Any:
@@ -109,8 +208,8 @@ def render_value(value: Any, context: dict[str, Any], *, where: str) -> Any:
                 if isinstance(result, Undefined):
                     result._fail_with_undefined_error()
                 return result
-            except TemplateError as exc:
-                raise TemplateRenderError(f"{where}: {exc}") from exc
+            except Exception as exc:  # deterministic, as in render_text
+                raise _failure(where, exc) from exc
         return render_text(value, context, where=where)
     if isinstance(value, list):
         return [render_value(item, context, where=f"{where}[{i}]") for i, item in enumerate(value)]
