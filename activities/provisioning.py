@@ -20,7 +20,7 @@ from roadbed.rendering.skeleton import render_output_links, render_repository
 from roadbed.rendering.terraform import module_key, render_root_module
 
 
-def workload_spec(activities: StepActivities, provision: ProvisionInput, outputs: EnvironmentOutputs, version: str = "latest") -> WorkloadSpec:
+def workload_spec(activities: StepActivities, provision: ProvisionInput, outputs: EnvironmentOutputs, version: str | None = None) -> WorkloadSpec:
     request = provision.request
     return environment_specs.workload_spec(
         request, activities.ports.golden_paths.get(request.golden_path), environment_id=provision.environment_id,

@@ -11,8 +11,9 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
-from roadbed.domain.errors import Conflict, NotFound, TransientError
+from roadbed.domain.errors import Conflict, FieldError, InvalidRequest, NotFound, TransientError
 from roadbed.domain.models import DeployInput, DeployResult, EnvironmentOutputs, EnvironmentStatus
+from roadbed.environment_specs import BOOTSTRAP_VERSION
 from roadbed.storage import environments
 from roadbed.storage.database import Database
 from roadbed.storage.tables import EnvironmentRow
@@ -45,13 +46,15 @@ class Deployments:
         return await asyncio.to_thread(self._target, service, environment)
 
     async def start(self, row: EnvironmentRow, version: str, commit_sha: str, commit_time: datetime | None, deployment_id: str | None = None) -> str:
+        if version == BOOTSTRAP_VERSION:  # reserved: it names the golden path's bootstrap image, not a published one
+            raise InvalidRequest([FieldError("version", f"{BOOTSTRAP_VERSION!r} is reserved for the bootstrap image")])
         deployment_id = deployment_id or f"dep-{int(datetime.now(UTC).timestamp() * 1000):011x}{secrets.token_hex(4)}"
         data = DeployInput(
             deployment_id=deployment_id,
             provision=provision_input_of(row),
             outputs=EnvironmentOutputs.model_validate({k: v for k, v in (row.outputs or {}).items() if k in EnvironmentOutputs.model_fields}),
             version=version,
-            previous_version=str((row.outputs or {}).get("deployed_version") or "latest"),
+            previous_version=str((row.outputs or {}).get("deployed_version") or BOOTSTRAP_VERSION),  # nothing deployed yet: back to the bootstrap image
             commit_sha=commit_sha,
             commit_time=commit_time,
             requested_at=datetime.now(UTC),

@@ -14,6 +14,17 @@ from roadbed.rendering.manifests import WorkloadSpec
 from roadbed.rendering.monitoring import MonitoringSpec
 
 IMAGE_REGISTRY = "registry.local"
+# The version an environment runs before its first `roadbed deploy`: the golden path's bootstrap image.
+BOOTSTRAP_VERSION = "bootstrap"
+
+
+def image_for(service: str, golden_path: GoldenPath, version: str | None, image_registry: str = IMAGE_REGISTRY) -> str:
+    """The image of `version`: the service's own `<registry>/<service>:<version>` once its CI publishes one; before
+    that (provisioning, or a rollback with nothing deployed yet) the golden path's bootstrap image, because a
+    rollout of an image nobody published never becomes available on a real cluster."""
+    if version is None or version == BOOTSTRAP_VERSION:
+        return golden_path.roadbed.kubernetes.bootstrap_image
+    return f"{image_registry.rstrip('/')}/{service}:{version}"
 
 
 def workload_spec(
@@ -23,13 +34,13 @@ def workload_spec(
     environment_id: str,
     golden_path_version: str,
     resources: dict[str, ResourceOutputs],
-    version: str = "latest",
+    version: str | None = None,
     image_registry: str = IMAGE_REGISTRY,
 ) -> WorkloadSpec:
-    """The workload at `version` (the image tag); provisioning deploys `latest`."""
+    """The workload at `version`; provisioning (no version) deploys the bootstrap image (see `image_for`)."""
     return WorkloadSpec(
         service=request.service, team=request.team, environment=request.environment, environment_id=environment_id,
-        namespace=namespace_for(request.service, request.environment), image=f"{image_registry}/{request.service}:{version}",
+        namespace=namespace_for(request.service, request.environment), image=image_for(request.service, golden_path, version, image_registry),
         golden_path=golden_path.name, golden_path_version=golden_path_version, kubernetes=golden_path.roadbed.kubernetes,
         resources=resources,
     )

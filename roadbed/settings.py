@@ -102,6 +102,10 @@ class Settings(BaseSettings):
     )
     kubernetes_removal_timeout_seconds: float = Field(default=120.0, ge=0, description="wait this long for a removed namespace to be gone")
     kubernetes_poll_interval_seconds: float = Field(default=2.0, gt=0)
+    image_registry: str = Field(
+        default="registry.local", min_length=1, pattern=r"^[^\s/][^\s]*[^\s/]$",
+        description="where services' CI publishes their images; `roadbed deploy` rolls out <registry>/<service>:<version>",
+    )
 
     # -- timings of the worker
     sticky_queue_timeout_seconds: float = Field(default=3.0, gt=0)

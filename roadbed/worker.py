@@ -80,6 +80,7 @@ def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
         ),
         terraform_modules_dir=settings.terraform_modules_dir,
         failpoints=Failpoints(settings.failpoints),
+        image_registry=settings.image_registry,
     )
 
 

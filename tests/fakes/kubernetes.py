@@ -25,7 +25,9 @@ apply cannot create). This fake serves what the `cluster` target needs, strictly
 
 Test controls: `set_rollout(mode, name=None, after_polls=0)` plays the Deployment controller
 (`complete`, `hang`, `fail` = ProgressDeadlineExceeded, `manual` = only `/status` writes change the
-status); `fail_next(method, path_regex, status, times)` injects faults (`status=0` drops the
+status); the cluster pulls only images its registry holds (`FakeKubernetes(images=...)`,
+`publish_image()`): a Deployment naming any other image never becomes available, like pods stuck in
+ImagePullBackOff, until the image is published; `fail_next(method, path_regex, status, times)` injects faults (`status=0` drops the
 connection); `requests` records every request; `object()`/`objects()`/`seed()` inspect and prepare
 state; `write_kubeconfig()` writes a kubeconfig pointing at the server.
 """
@@ -38,7 +40,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -361,8 +363,10 @@ class FakeKubernetes:
         token: str | None = None,
         namespace_finalize_polls: int = 0,
         custom_resources: tuple[ResourceType, ...] = DEFAULT_CUSTOM_RESOURCES,
+        images: Iterable[str] = (),
     ) -> None:
         self.token = token
+        self.images: set[str] = set(images)
         self.resource_types = (*RESOURCE_TYPES, *custom_resources)
         self._by_group_version: dict[tuple[str, str], dict[str, ResourceType]] = {}
         for rt in self.resource_types:
@@ -439,6 +443,11 @@ class FakeKubernetes:
                 self._rollout_default = RolloutMode(mode, after_polls)
             else:
                 self._rollouts[name] = RolloutMode(mode, after_polls)
+
+    def publish_image(self, *images: str) -> None:
+        """Make `images` pullable, as a service's CI pushing to the registry would; waiting rollouts then complete."""
+        with self._lock:
+            self.images.update(images)
 
     def fail_next(
         self,
@@ -1095,7 +1104,7 @@ class FakeKubernetes:
         stored.polls += advance
         replicas = obj["spec"].get("replicas", 1)
         template_hash = uuid.uuid5(uuid.NAMESPACE_OID, json.dumps(obj["spec"].get("template"), sort_keys=True)).hex[:10]
-        if rollout.mode == "complete" and reads_before >= rollout.after_polls:
+        if rollout.mode == "complete" and reads_before >= rollout.after_polls and self._pullable(obj):
             status = {
                 "observedGeneration": generation,
                 "replicas": replicas,
@@ -1131,6 +1140,13 @@ class FakeKubernetes:
         if _comparable_status(status) != _comparable_status(obj.get("status") or {}):
             obj["status"] = status
             obj["metadata"]["resourceVersion"] = self._next_rv()
+
+
+    def _pullable(self, deployment: JSON) -> bool:
+        """Every container image is in the registry; otherwise its pods would sit in ImagePullBackOff, never ready."""
+        pod = ((deployment.get("spec") or {}).get("template") or {}).get("spec") or {}
+        containers = [*(pod.get("initContainers") or []), *(pod.get("containers") or [])]
+        return all(isinstance(c, dict) and c.get("image") in self.images for c in containers)
 
 
 def _condition(kind: str, status: str, reason: str, message: str) -> JSON:

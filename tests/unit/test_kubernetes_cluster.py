@@ -23,6 +23,7 @@ from roadbed.settings import load_settings
 from tests.fakes.kubernetes import FakeKubernetes
 
 NAMESPACE = "orders-dev"
+IMAGE = "registry.local/orders:1.0.0"  # published to the fake cluster's registry, so its rollouts can complete
 FAST = {"poll_interval": 0.005, "rollout_timeout": 2.0, "removal_timeout": 2.0, "request_timeout": 5.0}
 
 
@@ -33,7 +34,7 @@ def workload(**kubernetes: Any) -> WorkloadSpec:
         environment="dev",
         environment_id="env-123",
         namespace=NAMESPACE,
-        image="registry.local/orders:1.0.0",
+        image=IMAGE,
         golden_path="python-service",
         golden_path_version="1.2.0",
         kubernetes=KubernetesDefaults(**({"replicas": 2} | kubernetes)),
@@ -47,7 +48,7 @@ def workload(**kubernetes: Any) -> WorkloadSpec:
 
 @pytest.fixture
 def fake() -> Iterator[FakeKubernetes]:
-    with FakeKubernetes() as server:
+    with FakeKubernetes(images=[IMAGE]) as server:
         yield server
 
 
@@ -369,7 +370,7 @@ def test_rollout_state_follows_kubectl() -> None:
 
 
 def test_kubeconfig_named_by_the_environment_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with FakeKubernetes(token="s3cret") as fake:
+    with FakeKubernetes(token="s3cret", images=[IMAGE]) as fake:
         monkeypatch.setenv("KUBECONFIG", str(fake.write_kubeconfig(tmp_path / "config", token="s3cret")))
         deployer = KubernetesClusterDeployer.from_kubeconfig(**FAST)
 

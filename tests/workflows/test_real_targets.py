@@ -9,6 +9,7 @@ import pytest
 from temporalio.client import Client
 
 from roadbed.domain.models import ProvisionResult
+from roadbed.golden_paths import DEFAULT_BOOTSTRAP_IMAGE
 from roadbed.lifecycle import EnvironmentLifecycle
 from roadbed.settings import Settings, load_settings
 from roadbed.storage.database import Database
@@ -32,7 +33,7 @@ def github(tmp_path: Path) -> Iterator[FakeGitHub]:
 
 @pytest.fixture
 def cluster() -> Iterator[FakeKubernetes]:
-    fake = FakeKubernetes().start()
+    fake = FakeKubernetes(images=[DEFAULT_BOOTSTRAP_IMAGE]).start()  # provisioning runs the public bootstrap image
     yield fake
     fake.stop()
 
