@@ -1,7 +1,10 @@
 """The one place where errors become HTTP answers: `{"error": {"code", "message", "details"?}}`.
 
 Domain errors map by type; anything unexpected is logged with its stack and answered with a bare
-500, so no trace or internal detail ever reaches a client.
+500, so no trace or internal detail ever reaches a client. A `RecursionError` is the client's doing,
+not ours: Python's JSON parser (and every validator walking a parsed document) recurses once per level
+of nesting, so `[[[[…` a hundred thousand deep is answered 400 `too_deeply_nested`, whichever route
+parsed it.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from roadbed.domain.errors import Conflict, InvalidRequest, NotFound, PermanentError, RoadbedError, TransientError
+from roadbed.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound, PermanentError, RoadbedError, TransientError
 
 log = logging.getLogger("roadbed.api")
 
@@ -47,6 +50,8 @@ def _status_of(exc: RoadbedError) -> int:
         return 404
     if isinstance(exc, Conflict):
         return 409
+    if isinstance(exc, Forbidden):
+        return 403
     if isinstance(exc, TransientError):
         return 503
     if isinstance(exc, PermanentError):
@@ -75,6 +80,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _respond(exc.status_code, _STATUS_CODES.get(exc.status_code, "http_error"), str(exc.detail))
+
+    @app.exception_handler(RecursionError)
+    async def _too_deep(request: Request, _exc: RecursionError) -> JSONResponse:
+        log.warning("refused a too deeply nested body on %s %s", request.method, request.url.path)
+        return _respond(400, "too_deeply_nested", "request body is nested too deeply")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,14 +1,20 @@
 """Request body size limit for every route: a declared or streamed body over the limit is a 413 before any
-handler parses it (routes with their own, smaller limits keep them)."""
+handler parses it (routes with their own, smaller limits keep them).
+
+A declared `Content-Length` over the limit is refused before a byte is read. A body without one
+(`Transfer-Encoding: chunked`) is counted while it streams in: the moment it passes the limit the 413 is
+sent, and the app is told the client went away (`http.disconnect`), so it stops reading and whatever it
+tries to answer afterwards is dropped. Nothing is raised through the app, because the middlewares and
+handlers in between (audit, FastAPI's body parsing) would turn an exception into their own 400 or 500.
+"""
 
 from __future__ import annotations
 
 import json
 from typing import Any
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
 from roadbed.api.errors import error_body
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
@@ -27,27 +33,44 @@ class BodySizeLimit:
             await self._reject(send)
             return
         seen = 0
+        started = False
+        rejected = False
+
+        async def guarded_send(message: Message) -> None:
+            nonlocal started
+            if rejected:
+                return  # the 413 has been answered; the app's late reply has nowhere to go
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
 
         async def limited() -> Message:
-            nonlocal seen
+            nonlocal seen, rejected
+            if rejected:
+                return {"type": "http.disconnect"}
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.limit:
-                    raise _TooLarge
+                    if not started:
+                        await self._reject(send)
+                    rejected = True
+                    return {"type": "http.disconnect"}
             return message
 
         try:
-            await self.app(scope, limited, send)
-        except _TooLarge:
-            await self._reject(send)
+            await self.app(scope, limited, guarded_send)
+        except Exception:
+            if not rejected:
+                raise
+            # The app failed only because its body was cut off; the client already has its 413.
 
     async def _reject(self, send: Send) -> None:
         body = json.dumps(error_body("payload_too_large", f"request body larger than {self.limit} bytes")).encode()
-        headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        headers: list[Any] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+            (b"connection", b"close"),
+        ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
         await send({"type": "http.response.body", "body": body})
-
-
-class _TooLarge(Exception):
-    pass

@@ -11,6 +11,9 @@ written); re-deliveries and replays change nothing (each event's identity is uni
 `roadbed.storage.events`). Events a webhook is not about (a GitHub `push`, a PagerDuty
 `incident.acknowledged`, a `pending` deployment status) are acknowledged with 200 and listed as ignored.
 Payload formats: `roadbed.metrics.sources`.
+
+Signatures are hex digests; a header carrying anything beyond printable ASCII cannot be one and is
+refused with 401 before it reaches `hmac.compare_digest` (which raises on non-ASCII text).
 """
 
 from __future__ import annotations
@@ -24,11 +27,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
-
 from roadbed.api.deps import State
 from roadbed.api.errors import ApiError
 from roadbed.api.routers.events import deployment_view, incident_view, require_writer
 from roadbed.api.schemas import ERROR_RESPONSES
+
 from roadbed.auth import authenticate
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.metrics import sources
@@ -58,6 +61,8 @@ async def _authorise(
     if secret is not None and verify is not None:
         if not signature:
             raise ApiError(401, "unauthorized", f"missing {header_name} signature")
+        if not (signature.isascii() and signature.isprintable()):
+            raise ApiError(401, "unauthorized", f"{header_name} is not a valid signature (non-ASCII characters)")
         if not verify(secret, body, signature):
             raise ApiError(401, "unauthorized", f"{header_name} does not match the payload")
         return
@@ -81,6 +86,8 @@ def _json(body: bytes) -> Any:
         return json.loads(body)
     except (UnicodeDecodeError, ValueError):
         raise InvalidRequest([FieldError("body", "not a valid JSON document")]) from None
+    except RecursionError:
+        raise InvalidRequest([FieldError("body", "JSON document is nested too deeply")]) from None
 
 
 async def _store(state: Any, source: str, translation: sources.Translation) -> dict[str, Any]:
