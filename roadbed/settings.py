@@ -110,6 +110,9 @@ class Settings(BaseSettings):
     # -- timings of the worker
     sticky_queue_timeout_seconds: float = Field(default=3.0, gt=0)
 
+    # -- previews (each one a real `terraform plan`): run at most this many at once, in their own threads
+    preview_concurrency: int = Field(default=2, ge=1, le=64, description="previews rendered and planned at once; more wait (a few) or get 429")
+
     # -- DORA inputs and reports (webhook secrets unset: webhooks then need a bearer token instead)
     github_webhook_secret: SecretStr | None = Field(default=None, description="verifies X-Hub-Signature-256 of GitHub webhooks")
     pagerduty_webhook_secret: SecretStr | None = Field(default=None, description="verifies X-PagerDuty-Signature of PagerDuty v3 webhooks")
