@@ -6,12 +6,24 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-
 from roadbed.api.audit import install_audit
 from roadbed.api.errors import install_error_handlers
 from roadbed.api.limits import BodySizeLimit
-from roadbed.api.routers import audit, catalog, deployments, environments, events, golden_paths, health, metrics, reports, webhooks
+from roadbed.api.routers import (
+    audit,
+    catalog,
+    deployments,
+    environments,
+    events,
+    golden_paths,
+    health,
+    metrics,
+    reports,
+    services,
+    webhooks,
+)
 from roadbed.api.state import ApiState
+
 from roadbed.adapters.terraform_cli_runner import runner_for
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.settings import Settings
@@ -40,6 +52,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     install_audit(app)
     app.add_middleware(BodySizeLimit)
-    for module in (health, environments, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports):
+    for module in (health, environments, services, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports):
         app.include_router(module.router)
     return app

@@ -8,6 +8,7 @@ Adapters raise only `roadbed.domain.errors` types, with the library error chaine
 
 from __future__ import annotations
 
+import json
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
@@ -16,15 +17,38 @@ from roadbed.rendering.manifests import WorkloadSpec
 
 
 class RepositoryMarker(BaseModel):
-    """Written into every repository Roadbed creates, so a retry can tell its own repo from a stranger's."""
+    """Written into every repository Roadbed creates, so a retry can tell its own repo from a stranger's.
 
-    model_config = ConfigDict(frozen=True)
+    It records the owning team and the environments provisioned from the repository. Adoption needs the
+    marker *and* the same owner (or an owner the service was transferred from): a repository of another team,
+    or without Roadbed's marker, is never written to, archived or deleted. Unknown fields are ignored so a
+    marker written by a newer Roadbed still reads.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     managed_by: str = "roadbed"
     service: str
     team: str
     golden_path: str
     golden_path_version: str
+    environments: tuple[str, ...] = ()
+
+    def adopts(self, existing: RepositoryMarker | None, former_teams: frozenset[str] = frozenset()) -> bool:
+        """May a request carrying this marker adopt a repository carrying `existing`?"""
+        return (
+            existing is not None
+            and existing.managed_by == "roadbed"
+            and existing.service == self.service
+            and existing.team in {self.team, *former_teams}
+        )
+
+    def merged_into(self, existing: RepositoryMarker) -> RepositoryMarker:
+        """The marker after adoption: this owner, and every environment either marker lists."""
+        return existing.model_copy(update={"team": self.team, "environments": tuple(sorted({*existing.environments, *self.environments}))})
+
+    def to_bytes(self) -> bytes:
+        return (json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n").encode()
 
 
 class RepositoryRef(BaseModel):
@@ -41,8 +65,11 @@ MARKER_PATH = ".roadbed/repository.json"
 
 
 class RepoHost(Protocol):
-    def ensure_repository(self, name: str, marker: RepositoryMarker, files: dict[str, bytes], message: str) -> RepositoryRef:
-        """Create `name` with `files` as one initial commit, or adopt it if it carries the same marker."""
+    def ensure_repository(
+        self, name: str, marker: RepositoryMarker, files: dict[str, bytes], message: str, former_teams: frozenset[str] = frozenset()
+    ) -> RepositoryRef:
+        """Create `name` with `files` as one initial commit, or adopt it when `marker.adopts` its marker (then the
+        marker is rewritten with the owner and the union of environments). Anything else is a `PermanentError`."""
 
     def commit_files(self, name: str, changes: dict[str, bytes | None], message: str) -> str:
         """Commit additions/updates (bytes) and deletions (None) on the default branch; a no-op change commits nothing."""
@@ -93,5 +120,8 @@ class MonitoringPublisher(Protocol):
 class CatalogRegistry(Protocol):
     def register(self, entities: list[dict[str, Any]], environment_id: str) -> list[str]: ...
 
-    def unregister(self, environment_id: str, successor: str | None = None) -> None:
-        """Remove the environment's entities; a shared Component passes to the `successor` environment."""
+    def unregister(self, environment_id: str, successor: str | None = None, *, repository_url: str | None = None) -> None:
+        """Remove the environment's entities; a shared Component passes to the `successor` environment.
+
+        `repository_url` (a stored output) lets an external catalog find what to remove by the environment's
+        identity: a retried undo must still work after Roadbed's own rows are gone."""

@@ -15,13 +15,16 @@ from typing import Any
 
 from temporalio.client import Client
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from roadbed.domain.errors import Conflict, TransientError
 from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus, ProvisionInput
 from roadbed.domain.naming import workflow_id_for
+from roadbed.rendering.catalog_entities import owner_ref, planned_entity_refs
+from roadbed.sealing import SecretBox, seal_request, secret_key_file, unseal_request
 from roadbed.settings import Settings
-from roadbed.storage import environments
+from roadbed.storage import catalog, environments, services
 from roadbed.storage.database import Database
 from roadbed.storage.tables import EnvironmentRow
 from roadbed.temporal import search_attributes_for
@@ -43,25 +46,34 @@ class EnvironmentSubmitter:
         self.task_queue = settings.task_queue
         self.approval_environments = {e.strip() for e in settings.approval_environments.split(",") if e.strip()}
         self.approval_timeout = timedelta(hours=settings.approval_timeout_hours)
+        self.secrets = SecretBox(secret_key_file(settings.home))  # sensitive settings are stored sealed
 
     async def submit(self, raw: Any) -> tuple[EnvironmentRow, bool]:
-        """(the environment row, whether this call created it). Raises InvalidRequest / Conflict."""
+        """(the environment row, whether this call created it). Raises InvalidRequest / Conflict / Forbidden.
+
+        The same `request_id` always answers the same environment: before the insert (already stored), and
+        after losing an insert race to a concurrent copy of the same request (re-read by `request_id`).
+        """
         request, golden_path = self.validator.validate(raw)
         if request.request_id:
             existing = await asyncio.to_thread(self._find_request, request.request_id)
             if existing is not None:
-                _same_request_or_conflict(existing, request)
-                await self._start(existing)
-                return existing, False
+                return await self._resubmitted(existing, request), False
         accepted = ProvisionInput(
             environment_id=new_environment_id(),
-            request=request,
+            request=seal_request(request, self.validator.modules_dir, self.secrets),
             golden_path_version=golden_path.version,
             requested_at=datetime.now(UTC),
             requires_approval=request.environment in self.approval_environments,
             approval_timeout=self.approval_timeout,
         )
-        row = await asyncio.to_thread(self._insert, accepted)
+        try:
+            row = await asyncio.to_thread(self._insert, accepted)
+        except Conflict:
+            raced = await asyncio.to_thread(self._find_request, request.request_id) if request.request_id else None
+            if raced is None:
+                raise
+            return await self._resubmitted(raced, request), False
         try:
             await self._start(row)
         except BaseException:
@@ -69,14 +81,25 @@ class EnvironmentSubmitter:
             raise
         return row, True
 
+    async def _resubmitted(self, existing: EnvironmentRow, request: EnvironmentRequest) -> EnvironmentRow:
+        _same_request_or_conflict(existing, request, self.secrets)
+        await self._start(existing)
+        return existing
+
     def _find_request(self, request_id: str) -> EnvironmentRow | None:
         with self.database.transaction() as session:
             return environments.find_by_request_id(session, request_id)
 
     def _insert(self, accepted: ProvisionInput) -> EnvironmentRow:
-        workflow_id = workflow_id_for(accepted.request.service, accepted.request.environment, accepted.environment_id)
+        """One transaction: the service's owner is claimed or confirmed, its catalog names are free, the row is stored."""
+        request = accepted.request
+        workflow_id = workflow_id_for(request.service, request.environment, accepted.environment_id)
         status = EnvironmentStatus.PENDING_APPROVAL if accepted.requires_approval else EnvironmentStatus.RUNNING
         with self.database.transaction() as session:
+            services.claim(session, request.service, request.team, accepted.requested_at)
+            refs = planned_entity_refs(request.service, request.environment, [resource.name for resource in request.resources])
+            if taken := catalog.clashes(session, refs, request.service, owner_ref(request.team)):
+                raise Conflict(f"the catalog already holds entities this environment would register: {', '.join(taken)}")
             return environments.insert_environment(session, accepted, workflow_id, status)
 
     def _forget(self, environment_id: str) -> None:
@@ -95,9 +118,9 @@ class EnvironmentSubmitter:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 search_attributes=search_attributes_for(row.service, row.team, row.golden_path, row.environment),
             )
+        except WorkflowAlreadyStartedError:
+            return  # it ran and closed (the id cannot be reused): the request is done, nothing to start
         except RPCError as exc:
-            if "already" in str(exc).lower():
-                return  # it ran and closed: the request is done, nothing to start
             raise TransientError(f"could not start the workflow: {exc.message}") from exc
 
 
@@ -106,7 +129,7 @@ def provision_input_of(row: EnvironmentRow) -> ProvisionInput:
     return ProvisionInput.model_validate(row.provision_input)
 
 
-def _same_request_or_conflict(row: EnvironmentRow, request: EnvironmentRequest) -> None:
-    stored = provision_input_of(row).request
+def _same_request_or_conflict(row: EnvironmentRow, request: EnvironmentRequest, secrets: SecretBox) -> None:
+    stored = unseal_request(provision_input_of(row).request, secrets)  # stored sealed, compared as sent
     if stored.model_dump() != request.model_dump():
         raise Conflict(f"request_id {request.request_id!r} was already used for a different request ({row.id})")

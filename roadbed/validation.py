@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.domain.models import EnvironmentName, EnvironmentRequest
-from roadbed.domain.naming import dns_label_problem
+from roadbed.domain.naming import dns_label_problem, reserved_name_problem
 from roadbed.golden_paths import ROADBED_SUPPLIED_PARAMETERS, GoldenPath, GoldenPathRegistry, template_parameters
 from roadbed.rendering.terraform import COMMON_VARIABLES, available_resource_types, module_variables
 
@@ -57,6 +57,9 @@ class RequestValidator:
 
     def _semantic_errors(self, raw: dict[str, Any]) -> list[FieldError]:
         errors = _label_error("service", raw.get("service")) + _label_error("team", raw.get("team"))
+        reserved = reserved_name_problem(raw["service"]) if isinstance(raw.get("service"), str) else None
+        if reserved and not errors:
+            errors.append(FieldError("service", reserved))
         environment = raw.get("environment")
         if isinstance(environment, str) and environment not in {e.value for e in EnvironmentName}:
             allowed = ", ".join(e.value for e in EnvironmentName)

@@ -45,7 +45,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import json
 import random
 import re
 import threading
@@ -68,6 +67,7 @@ BRANCH = "main"
 BOOTSTRAP_BRANCH = "roadbed-bootstrap"
 BOOTSTRAP_MESSAGE = "Roadbed bootstrap (GitHub needs a first commit before its Git Data API works; this branch is deleted)"
 TOPIC = "roadbed"
+ROADBED_DESCRIPTION = "created by Roadbed"
 CODEOWNERS = ".github/CODEOWNERS"
 CODEOWNERS_LOCATIONS = ("CODEOWNERS", ".github/CODEOWNERS", "docs/CODEOWNERS")
 CAS_ATTEMPTS = 10
@@ -139,11 +139,15 @@ class GitHubRepoHost:
             org = self._client().get_organization(self.org)
             return sorted(repo.name for repo in org.get_repos(type="all") if TOPIC in (repo.topics or []) and not repo.archived)
 
-    def ensure_repository(self, name: str, marker: RepositoryMarker, files: dict[str, bytes], message: str) -> RepositoryRef:
+    def ensure_repository(
+        self, name: str, marker: RepositoryMarker, files: dict[str, bytes], message: str, former_teams: frozenset[str] = frozenset()
+    ) -> RepositoryRef:
         with self._calls(f"ensure repository {self._full(name)}"):
             repo = self._find(name)
             if repo is None:
                 repo = self._create(name, marker)
+            elif not self._branches(repo) and not _described_by_roadbed(repo):
+                raise PermanentError(f"repository {self._full(name)} already exists, is empty and was not created by Roadbed; it is left untouched")
             if repo.archived:
                 raise PermanentError(
                     f"repository {self._full(name)} is archived (read-only): unarchive or rename it, or choose another service name"
@@ -151,8 +155,11 @@ class GitHubRepoHost:
             for _ in range(ENSURE_ROUNDS):
                 head = self._head(repo, BRANCH)
                 if head is not None:
-                    self._require_ours(repo, name, marker, BRANCH)
+                    existing = self._require_ours(repo, name, marker, BRANCH, former_teams)
                     self._finish(repo, marker, fresh=False)
+                    merged = marker.merged_into(existing)
+                    if merged != existing:
+                        head = self.commit_files(name, {MARKER_PATH: merged.to_bytes()}, f"Roadbed: {marker.service} owned by {marker.team}")
                     return self._ref(repo, name, head, created=False)
                 branches = self._branches(repo)
                 if branches - {BOOTSTRAP_BRANCH}:
@@ -362,19 +369,21 @@ class GitHubRepoHost:
         except ValueError:
             return None
 
-    def _require_ours(self, repo: Repository, name: str, marker: RepositoryMarker, branch: str) -> None:
+    def _require_ours(self, repo: Repository, name: str, marker: RepositoryMarker, branch: str, former_teams: frozenset[str]) -> RepositoryMarker:
         existing = self._marker(repo, branch)
-        if existing is None or existing.managed_by != "roadbed" or existing.service != marker.service:
+        if not marker.adopts(existing, former_teams):
             raise PermanentError(
-                f"repository {self._full(name)} already exists and was not created by Roadbed for service {marker.service!r}"
+                f"repository {self._full(name)} already exists and was not created by Roadbed for service {marker.service!r} of team {marker.team!r}"
             )
+        assert existing is not None
+        return existing
 
     def _bootstrap_is_ours(self, repo: Repository, name: str, marker: RepositoryMarker) -> bool:
         """True when the bootstrap branch carries our marker; False when it vanished; PermanentError when it is foreign."""
         existing = self._marker(repo, BOOTSTRAP_BRANCH)
         if existing is None and self._head(repo, BOOTSTRAP_BRANCH) is None:
             return False
-        if existing is None or existing.service != marker.service:
+        if not marker.adopts(existing):
             raise PermanentError(
                 f"repository {self._full(name)} already exists and was not created by Roadbed for service {marker.service!r}"
             )
@@ -386,7 +395,7 @@ class GitHubRepoHost:
             return existing is not None and existing.managed_by == "roadbed" and existing.service == name
         branches = self._branches(repo)
         if not branches:
-            return True  # empty: what a killed ensure_repository leaves
+            return _described_by_roadbed(repo)  # empty: what a killed ensure_repository leaves, if Roadbed created it
         if branches == {BOOTSTRAP_BRANCH}:
             existing = self._marker(repo, BOOTSTRAP_BRANCH)
             return existing is not None and existing.service == name
@@ -399,7 +408,7 @@ class GitHubRepoHost:
     # -- internals: writing
     def _create(self, name: str, marker: RepositoryMarker) -> Repository:
         org = self._client().get_organization(self.org)
-        description = f"{marker.service}: created by Roadbed from golden path {marker.golden_path}@{marker.golden_path_version}, owned by team {marker.team}"
+        description = f"{marker.service}: {ROADBED_DESCRIPTION} from golden path {marker.golden_path}@{marker.golden_path_version}, owned by team {marker.team}"
         try:
             return org.create_repo(name, description=description, private=self.private, auto_init=False)
         except GithubException as exc:
@@ -421,7 +430,7 @@ class GitHubRepoHost:
     ) -> str | None:
         """One root commit with everything, published by creating main; None when another attempt created main first."""
         self._ensure_topics(repo, marker)  # first write: a half-created repository is still listed (and found by `roadbed doctor`)
-        marker_bytes = _marker_bytes(marker)
+        marker_bytes = marker.to_bytes()
         if not bootstrapped:
             try:
                 repo.create_file(MARKER_PATH, BOOTSTRAP_MESSAGE, marker_bytes, branch=BOOTSTRAP_BRANCH)
@@ -509,6 +518,7 @@ def _topic(value: str) -> str:
     return re.sub(r"[^a-z0-9-]+", "-", value.lower()).strip("-")[:50].rstrip("-")
 
 
-def _marker_bytes(marker: RepositoryMarker) -> bytes:
-    """Byte for byte what `LocalGitRepoHost` writes."""
-    return (json.dumps(marker.model_dump(), indent=2, sort_keys=True) + "\n").encode()
+def _described_by_roadbed(repo: Repository) -> bool:
+    """An empty repository is Roadbed's only if Roadbed created it (its description says so, see `_create`):
+    somebody else's empty repository is never written to, archived or deleted."""
+    return ROADBED_DESCRIPTION in (repo.description or "")

@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
+from roadbed.domain.naming import GITOPS_REPOSITORY
 from roadbed.ports import RepoHost, RepositoryMarker
 from roadbed.rendering.manifests import WorkloadSpec, render_argocd_application
 
-GITOPS_REPOSITORY = "gitops"
 GITOPS_MARKER = RepositoryMarker(service=GITOPS_REPOSITORY, team="platform", golden_path="gitops", golden_path_version="1")
 
 

@@ -8,7 +8,6 @@ in a temporary directory and renamed into place, so a half-created repository ne
 
 from __future__ import annotations
 
-import json
 import random
 import shutil
 import stat
@@ -51,7 +50,9 @@ class LocalGitRepoHost:
         except NotGitRepository as exc:
             raise PermanentError(f"repository {name!r} does not exist") from exc
 
-    def ensure_repository(self, name: str, marker: RepositoryMarker, files: dict[str, bytes], message: str) -> RepositoryRef:
+    def ensure_repository(
+        self, name: str, marker: RepositoryMarker, files: dict[str, bytes], message: str, former_teams: frozenset[str] = frozenset()
+    ) -> RepositoryRef:
         path = self._path(name)
         created = False
         if not path.exists():
@@ -59,6 +60,7 @@ class LocalGitRepoHost:
             staging = Path(tempfile.mkdtemp(prefix=f".{name}-", dir=self.root))
             with Repo.init_bare(str(staging)) as fresh:
                 fresh.refs.set_symbolic_ref(b"HEAD", BRANCH)
+                _mark_created(fresh, name)
             try:
                 staging.rename(path)
                 created = True
@@ -67,15 +69,22 @@ class LocalGitRepoHost:
         with self._open(name) as repo:
             head = repo.refs.read_ref(BRANCH)
             if head is None:
+                if not _created_by_roadbed(repo, name):
+                    raise PermanentError(f"repository {name!r} already exists and was not created by Roadbed (it has no Roadbed marker); it is left untouched")
                 try:
-                    first = self._commit(repo, {**files, MARKER_PATH: _marker_bytes(marker)}, message, initial=True)
+                    first = self._commit(repo, {**files, MARKER_PATH: marker.to_bytes()}, message, initial=True)
                     return RepositoryRef(name=name, url=self.repository_url(name), default_branch="main", head=first, created=True)
                 except _InitialCommitTaken:
                     head = repo.refs.read_ref(BRANCH)  # a concurrent attempt initialised it: adopt below
             assert head is not None
-            existing = self._read(repo, MARKER_PATH)
-            if existing is None or RepositoryMarker.model_validate_json(existing).service != marker.service:
-                raise PermanentError(f"repository {name!r} already exists and was not created by Roadbed for service {marker.service!r}")
+            existing = _parse_marker(self._read(repo, MARKER_PATH))
+            if not marker.adopts(existing, former_teams):
+                owner = f" (it belongs to team {existing.team!r})" if existing is not None and existing.service == marker.service else ""
+                raise PermanentError(f"repository {name!r} already exists and was not created by Roadbed for service {marker.service!r} of team {marker.team!r}{owner}")
+            assert existing is not None
+            merged = marker.merged_into(existing)
+            if merged != existing:
+                head = self._commit(repo, {MARKER_PATH: merged.to_bytes()}, f"Roadbed: {marker.service} owned by {marker.team}, environments {', '.join(merged.environments)}").encode()
             return RepositoryRef(name=name, url=self.repository_url(name), default_branch="main", head=head.decode(), created=created)
 
     def commit_files(self, name: str, changes: dict[str, bytes | None], message: str) -> str:
@@ -98,14 +107,11 @@ class LocalGitRepoHost:
         repository step that refused a stranger's repository must leave that repository alone."""
         if not self._path(name).exists():
             return False
-        marker = self.read_file(name, MARKER_PATH)
-        if marker is None:
-            with self._open(name) as repo:
-                return repo.refs.read_ref(BRANCH) is None  # our own half-created, still empty repository
-        try:
-            return RepositoryMarker.model_validate_json(marker).service == name
-        except ValueError:
-            return False
+        with self._open(name) as repo:
+            if repo.refs.read_ref(BRANCH) is None:
+                return _created_by_roadbed(repo, name)  # our own half-created, still empty repository
+            marker = _parse_marker(self._read(repo, MARKER_PATH))
+        return marker is not None and marker.managed_by == "roadbed" and marker.service == name
 
     def archive_repository(self, name: str) -> str | None:
         """Move the repository under `archive/`, stamped, so the name is free for a new one."""
@@ -182,6 +188,29 @@ class _InitialCommitTaken(Exception):
     """Another writer made the first commit of a repository we were initialising."""
 
 
-def _marker_bytes(marker: RepositoryMarker) -> bytes:
-    return (json.dumps(marker.model_dump(), indent=2, sort_keys=True) + "\n").encode()
+def _parse_marker(content: bytes | None) -> RepositoryMarker | None:
+    if content is None:
+        return None
+    try:
+        return RepositoryMarker.model_validate_json(content)
+    except ValueError:
+        return None
 
+
+# A repository Roadbed initialises carries `roadbed.service` in its git config from the moment it appears (it is
+# written in the staging directory before the atomic rename), so an empty repository left by a killed attempt is
+# recognisably ours, and one somebody else made (say, with only a `master` branch) never is.
+_CONFIG_SECTION = (b"roadbed",)
+
+
+def _mark_created(repo: Repo, name: str) -> None:
+    config = repo.get_config()
+    config.set(_CONFIG_SECTION, b"service", name.encode())
+    config.write_to_path()
+
+
+def _created_by_roadbed(repo: Repo, name: str) -> bool:
+    try:
+        return repo.get_config().get(_CONFIG_SECTION, b"service") == name.encode()
+    except KeyError:
+        return False

@@ -58,6 +58,12 @@ class Conflict(PermanentError):
     code = "conflict"
 
 
+class Forbidden(PermanentError):
+    """The caller may not do this to a thing another team owns (403), however valid the request."""
+
+    code = "forbidden"
+
+
 @dataclass
 class ConfigurationError(PermanentError):
     """Roadbed is misconfigured (bad setting, broken golden path); an operator must act."""

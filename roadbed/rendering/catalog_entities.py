@@ -32,6 +32,12 @@ def owner_ref(team: str) -> str:
     return f"group:default/{team}"
 
 
+def planned_entity_refs(service: str, environment: str, resource_names: list[str]) -> list[str]:
+    """The refs `render_entities` will produce for this environment, known at submission (before any output exists),
+    so a clash with someone else's entity is refused before anything is created."""
+    return [f"component:default/{service}", *(f"resource:default/{resource_entity_name(service, environment, name)}" for name in resource_names)]
+
+
 def render_entities(desc: ServiceDescription) -> list[dict[str, Any]]:
     """A Component for the service and one Resource per provisioned resource, linked by dependsOn."""
     resource_entities = []

@@ -18,7 +18,7 @@ from roadbed.catalog import relations as catalog_relations
 from roadbed.catalog.model import ValidEntity
 from roadbed.catalog.refs import DEFAULT_NAMESPACE, EntityRef, InvalidRef, make_ref, parse_ref
 from roadbed.domain.errors import Conflict, FieldError, InvalidRequest, NotFound
-from roadbed.storage.tables import CatalogEntityRow
+from roadbed.storage.tables import CatalogEntityRow, EnvironmentRow
 
 OWNER_MAX = 300
 
@@ -56,23 +56,37 @@ def _store(session: Session, entity: dict[str, Any], environment_id: str | None,
     return ref
 
 
-def upsert_entities(session: Session, entities: list[dict[str, Any]], environment_id: str | None, now: datetime) -> list[str]:
-    """Insert or replace entities by ref; replaying the same list changes nothing.
+def clashes(session: Session, refs: Iterable[str], service: str, owner: str) -> list[str]:
+    """The refs among `refs` held by someone else: an entity registered by hand for another owner, or one managed by an
+    environment of another service. Provisioning `service` for `owner` (a full owner ref) may take over the others."""
+    existing = rows_by_ref(session, refs)
+    managed_by = {row.environment_id for row in existing.values() if row.environment_id is not None}
+    services = {row.id: row.service for row in session.execute(select(EnvironmentRow.id, EnvironmentRow.service).where(EnvironmentRow.id.in_(managed_by)))}
+    found = []
+    for ref, row in sorted(existing.items()):
+        if row.environment_id is None and row.owner != owner:
+            found.append(f"{ref} (registered by hand, owner {row.owner or 'none'})")
+        elif row.environment_id is not None and services.get(row.environment_id, service) != service:
+            found.append(f"{ref} (managed by environment {row.environment_id} of service {services[row.environment_id]!r})")
+    return found
 
-    An environment never takes over an entity registered by hand: that row is left as it is (its ref
-    is still returned), so the environment's compensation cannot delete it.
+
+def upsert_entities(session: Session, entities: list[dict[str, Any]], environment_id: str | None, now: datetime) -> list[str]:
+    """Insert or replace an environment's entities by ref; replaying the same list changes nothing.
+
+    An entity someone else holds (registered by hand for another owner, or managed by another service's
+    environment) is never taken over or pointed at: that is a `Conflict`, and nothing is written. The owning
+    team's own hand-registered entity passes to the environment.
     """
-    refs = []
-    for entity in entities:
-        metadata = entity["metadata"]
-        ref = entity_ref(entity["kind"], metadata.get("namespace") or DEFAULT_NAMESPACE, metadata["name"])
-        row = session.get(CatalogEntityRow, ref)
-        if row is not None and environment_id is not None and row.environment_id is None:
-            refs.append(ref)
-            continue
-        refs.append(_store(session, entity, environment_id, now, row))
+    owner = owner_of(entities[0]) if entities else None
+    service = entities[0]["metadata"]["name"] if entities and entities[0]["kind"] == "Component" else None
+    refs = [entity_ref(e["kind"], e["metadata"].get("namespace") or DEFAULT_NAMESPACE, e["metadata"]["name"]) for e in entities]
+    if environment_id is not None and service is not None and owner is not None and (taken := clashes(session, refs, service, owner)):
+        raise Conflict(f"catalog entities already belong to someone else: {', '.join(taken)}")
+    existing = rows_by_ref(session, refs)
+    stored = [_store(session, entity, environment_id, now, existing.get(ref)) for ref, entity in zip(refs, entities, strict=True)]
     session.flush()
-    return refs
+    return stored
 
 
 def rows_by_ref(session: Session, refs: Iterable[str]) -> dict[str, CatalogEntityRow]:

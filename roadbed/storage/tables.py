@@ -60,6 +60,23 @@ class EnvironmentRow(Base):
     finished_at: Mapped[datetime | None]
 
 
+class ServiceRow(Base):
+    """Who owns a service: the team that first provisioned it, until it is transferred.
+
+    The primary key on `name` makes the first claim a database fact, so two teams racing for a new
+    service name cannot both win. `former_teams` lets a repository marker written for an earlier owner
+    be recognised (and rewritten) after a transfer; nobody else's marker is ever adopted.
+    """
+
+    __tablename__ = "services"
+
+    name: Mapped[str] = mapped_column(String(63), primary_key=True)
+    team: Mapped[str] = mapped_column(String(63), index=True)
+    former_teams: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
 class StepRow(Base):
     __tablename__ = "steps"
     __table_args__ = (UniqueConstraint("environment_id", "name"),)

@@ -25,6 +25,7 @@ from roadbed.cli import catalog as catalog_cli
 from roadbed.cli import client as cli_client
 from roadbed.cli.client import ApiClient
 from roadbed.settings import Settings
+from roadbed.domain.errors import Conflict
 from roadbed.storage import catalog
 from roadbed.storage.database import Database
 from roadbed.storage.tables import CatalogEntityRow
@@ -347,13 +348,25 @@ async def test_environment_entities_and_hand_registered_ones_stay_apart(api: htt
     assert response.status_code == 409 and "env_1" in response.json()["error"]["message"]
     assert count_entities(database) == 1  # all or nothing
 
-    assert (await api.post("/v1/catalog/entities", json=component("manual", metadata={"description": "by hand"}))).status_code == 201
-    with database.transaction() as session:  # an environment registering the same entity does not take it over...
-        assert catalog.upsert_entities(session, [component("manual", metadata={"description": "rendered"})], "env_1", now) == ["component:default/manual"]
+    assert (await api.post("/v1/catalog/entities", json=component("manual", owner="search", metadata={"description": "by hand"}))).status_code == 201
+    with database.transaction() as session:  # an environment of another owner neither takes it over nor points at it (squatting)...
+        with pytest.raises(Conflict, match="component:default/manual"):
+            catalog.upsert_entities(session, [component("manual", metadata={"description": "rendered"})], "env_1", now)
     with database.transaction() as session:  # ...so its compensation cannot remove it
         assert catalog.release_entities(session, "env_1", None) == 1
     remaining = (await api.get("/v1/catalog/entities")).json()
     assert [(e["metadata"]["name"], e["metadata"].get("description")) for e in remaining] == [("manual", "by hand")]
+
+
+async def test_the_owning_teams_hand_registered_entity_passes_to_its_environment(api: httpx.AsyncClient, database: Database) -> None:
+    assert (await api.post("/v1/catalog/entities", json=component("ledger", metadata={"description": "by hand"}))).status_code == 201
+    with database.transaction() as session:
+        assert catalog.upsert_entities(session, [component("ledger", metadata={"description": "rendered"})], "env_9", datetime.now(UTC)) == [
+            "component:default/ledger"
+        ]
+    with database.transaction() as session:
+        assert catalog.get_entity(session, "component", "default", "ledger").environment_id == "env_9"
+        assert catalog.release_entities(session, "env_9", None) == 1
 
 
 # -- storage on both backends

@@ -123,6 +123,7 @@ def test_ensure_repository_creates_one_commit_with_everything(fake: FakeGitHub, 
         "team": "payments",
         "golden_path": "python-service",
         "golden_path_version": "1.0.0",
+        "environments": [],
     }
     assert (work / ".github" / "CODEOWNERS").read_text().splitlines()[-1] == "* @acme/payments"
     for path in work.rglob("*"):
@@ -165,10 +166,26 @@ def test_second_ensure_adopts_without_writing_anything(fake: FakeGitHub, host: G
 
 
 def test_an_empty_repository_left_by_a_killed_attempt_gets_its_initial_commit(fake: FakeGitHub, host: GitHubRepoHost) -> None:
-    fake.create_repository(ORG, "checkout")  # created, then the worker died before any commit
+    fake.create_repository(ORG, "checkout", description="checkout: created by Roadbed from golden path python-service@1.0.0")  # then the worker died
     ref = host.ensure_repository("checkout", marker(), FILES, "Create")
     assert ref.created is True
     assert_complete(fake, "checkout", ref.head)
+
+
+def test_an_empty_repository_somebody_else_created_is_never_written_or_deleted(fake: FakeGitHub, host: GitHubRepoHost) -> None:
+    fake.create_repository(ORG, "checkout", description="the payments team's scratch repo")
+    with pytest.raises(PermanentError, match="not created by Roadbed"):
+        host.ensure_repository("checkout", marker(), FILES, "Create")
+    host.delete_repository("checkout")
+    assert host.archive_repository("checkout") is None
+    assert fake.repository(ORG, "checkout") is not None and not fake.repository(ORG, "checkout").archived
+
+
+def test_another_teams_repository_of_the_same_service_is_refused(fake: FakeGitHub, host: GitHubRepoHost) -> None:
+    host.ensure_repository("checkout", marker(), FILES, "Create")
+    intruder = marker().model_copy(update={"team": "intruders"})
+    with pytest.raises(PermanentError, match="team 'intruders'"):
+        host.ensure_repository("checkout", intruder, FILES, "take over")
 
 
 WRITES_OF_ENSURE = [

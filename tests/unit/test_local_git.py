@@ -68,6 +68,7 @@ def test_ensure_repository_creates_a_clonable_repository_with_one_commit(host: L
         "team": "payments",
         "golden_path": "python-service",
         "golden_path_version": "1.0.0",
+        "environments": [],
     }
     git("fsck", "--strict", cwd=host.root / "checkout.git")
 
@@ -229,3 +230,87 @@ def test_a_foreign_repository_is_never_deleted_or_archived(tmp_path: Path) -> No
     host.delete_repository("orders")
     assert host.archive_repository("orders") is None
     assert foreign.exists() and host.read_file("orders", "README.md") == b"not roadbed's\n"
+
+
+def _foreign_repository(tmp_path: Path, name: str, branch: str) -> Path:
+    """A bare repository somebody else made, with one commit on `branch` only (no `main`, no marker)."""
+    foreign = tmp_path / "repos" / f"{name}.git"
+    foreign.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["git", "init", "-q", "--bare", str(foreign)], check=True)
+    work = tmp_path / f"work-{name}"
+    subprocess.run(["git", "init", "-q", "-b", branch, str(work)], check=True)
+    (work / "README.md").write_text("not roadbed's\n")
+    subprocess.run(["git", "-C", str(work), "add", "."], check=True)
+    subprocess.run(["git", "-C", str(work), "-c", "user.name=x", "-c", "user.email=x@x", "commit", "-qm", "theirs"], check=True)
+    subprocess.run(["git", "-C", str(work), "push", "-q", str(foreign), branch], check=True)
+    return foreign
+
+
+def _refs(repository: Path) -> str:
+    return subprocess.run(["git", "--git-dir", str(repository), "show-ref"], capture_output=True, text=True).stdout
+
+
+def test_a_foreign_repository_with_only_master_is_never_written_archived_or_deleted(tmp_path: Path) -> None:
+    """Finding: the embedded host treated any repository without `main` as Roadbed's, committed into it and then deleted it."""
+    host = LocalGitRepoHost(tmp_path / "repos")
+    foreign = _foreign_repository(tmp_path, "orders", "master")
+    before = _refs(foreign)
+    with pytest.raises(PermanentError, match="not created by Roadbed"):
+        host.ensure_repository("orders", marker("orders"), FILES, "Create orders")
+    host.delete_repository("orders")
+    assert host.archive_repository("orders") is None
+    assert foreign.exists() and _refs(foreign) == before  # no main branch appeared, nothing was deleted
+
+
+def test_an_empty_foreign_repository_is_not_taken_for_a_half_created_one(tmp_path: Path) -> None:
+    host = LocalGitRepoHost(tmp_path / "repos")
+    foreign = tmp_path / "repos" / "orders.git"
+    foreign.parent.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q", "--bare", str(foreign)], check=True)
+    with pytest.raises(PermanentError, match="not created by Roadbed"):
+        host.ensure_repository("orders", marker("orders"), FILES, "Create orders")
+    host.delete_repository("orders")
+    assert foreign.exists() and _refs(foreign) == ""
+
+
+def test_our_own_empty_repository_left_by_a_killed_attempt_is_adopted_and_removable(host: LocalGitRepoHost) -> None:
+    from dulwich.repo import Repo
+
+    from roadbed.adapters.local_git import _mark_created
+
+    path = host.root / "checkout.git"
+    host.root.mkdir(parents=True)
+    with Repo.init_bare(str(path), mkdir=True) as repo:
+        _mark_created(repo, "checkout")
+    assert host.ensure_repository("checkout", marker(), FILES, "Create checkout").created is True
+    host.delete_repository("checkout")
+    assert not path.exists()
+
+
+def test_another_teams_repository_of_the_same_service_is_refused(host: LocalGitRepoHost) -> None:
+    """Finding: team B requesting service `a-svc` adopted team A's repository (the marker compared the service only)."""
+    host.ensure_repository("a-svc", marker("a-svc"), FILES, "Create a-svc")
+    head = host.ensure_repository("a-svc", marker("a-svc"), FILES, "again").head
+    intruder = RepositoryMarker(service="a-svc", team="intruders", golden_path="python-service", golden_path_version="1.0.0")
+    with pytest.raises(PermanentError, match="team 'payments'"):
+        host.ensure_repository("a-svc", intruder, FILES, "take over")
+    assert host.ensure_repository("a-svc", marker("a-svc"), FILES, "again").head == head  # nothing was committed
+
+
+def test_adoption_records_the_environment_set_and_a_transfer(host: LocalGitRepoHost) -> None:
+    dev = marker("orders").model_copy(update={"environments": ("dev",)})
+    host.ensure_repository("orders", dev, FILES, "Create orders")
+    host.ensure_repository("orders", dev.model_copy(update={"environments": ("prod",)}), FILES, "prod")
+    written = RepositoryMarker.model_validate_json(host.read_file("orders", MARKER_PATH) or b"")
+    assert written.environments == ("dev", "prod") and written.team == "payments"
+    successor = dev.model_copy(update={"team": "ledger", "environments": ("staging",)})
+    with pytest.raises(PermanentError):
+        host.ensure_repository("orders", successor, FILES, "not transferred")
+    host.ensure_repository("orders", successor, FILES, "transferred", former_teams=frozenset({"payments"}))
+    written = RepositoryMarker.model_validate_json(host.read_file("orders", MARKER_PATH) or b"")
+    assert written.team == "ledger" and written.environments == ("dev", "prod", "staging")
+
+
+def test_a_marker_written_by_a_newer_roadbed_still_reads() -> None:
+    newer = json.loads(marker().to_bytes()) | {"added_later": {"x": 1}}
+    assert RepositoryMarker.model_validate(newer).service == "checkout"
