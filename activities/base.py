@@ -29,6 +29,7 @@ from roadbed.environment_specs import IMAGE_REGISTRY
 from roadbed.failpoints import Failpoints
 from roadbed.golden_paths import GoldenPath, GoldenPathRegistry
 from roadbed.ports import CatalogRegistry, InfrastructureRunner, KubernetesDeployer, MonitoringPublisher, RepoHost
+from roadbed.sealing import SecretBox
 from roadbed.storage import environments
 from roadbed.storage.database import Database
 from roadbed.validation import RequestValidator
@@ -51,6 +52,7 @@ class ProvisioningPorts:
     terraform_modules_dir: Path
     failpoints: Failpoints = field(default_factory=Failpoints)
     image_registry: str = IMAGE_REGISTRY
+    secrets: SecretBox | None = None  # opens sealed settings for Terraform (roadbed.sealing)
 
 
 def now() -> datetime:

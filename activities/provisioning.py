@@ -18,6 +18,7 @@ from roadbed.rendering.manifests import WorkloadSpec, render_manifests
 from roadbed.rendering.monitoring import MonitoringSpec, render_monitoring
 from roadbed.rendering.skeleton import render_output_links, render_repository
 from roadbed.rendering.terraform import module_key, render_root_module
+from roadbed.sealing import unseal_resource
 
 
 def workload_spec(activities: StepActivities, provision: ProvisionInput, outputs: EnvironmentOutputs, version: str | None = None) -> WorkloadSpec:
@@ -66,8 +67,8 @@ class ProvisioningActivities(StepActivities):
             request = data.provision.request
             if not request.resources:
                 return data.outputs, "no resources requested"
-            root, values = render_root_module(
-                list(request.resources), service=request.service, environment=request.environment, team=request.team,
+            root, values = render_root_module(  # sealed settings opened only here, for Terraform's run
+                [unseal_resource(r, self.ports.secrets) for r in request.resources], service=request.service, environment=request.environment, team=request.team,
                 modules_dir=self.ports.terraform_modules_dir,
             )
             applied = self.ports.infrastructure.apply(data.provision.environment_id, root, values)

@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from roadbed.sealing import redact_sealed
 from roadbed.storage.tables import EnvironmentRow, StepRow
 
 
@@ -65,7 +66,7 @@ class EnvironmentView(BaseModel):
             outputs=row.outputs or {},
             error=row.error,
             parameters=row.parameters or {},
-            resources=row.resources or [],
+            resources=redact_sealed(row.resources or []),  # sensitive settings show as ***
             created_at=row.created_at,
             finished_at=row.finished_at,
         )

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from roadbed.private_files import private_dir, write_private
 from roadbed.storage import tokens
 from roadbed.storage.database import Database
 
@@ -48,9 +49,6 @@ def ensure_admin_token(database: Database, token_file: Path) -> str:
             return existing
     with database.transaction() as session:
         _row, token = tokens.create_token(session, Role.PLATFORM_ADMIN.value, [], datetime.now(UTC), description="created by roadbed up")
-    token_file.parent.mkdir(parents=True, exist_ok=True)
-    temporary = token_file.with_suffix(".tmp")
-    temporary.touch(mode=0o600)
-    temporary.write_text(token + "\n")
-    temporary.replace(token_file)
+    private_dir(token_file.parent)
+    write_private(token_file, token + "\n")  # 0600 from the first byte: it is an admin credential
     return token

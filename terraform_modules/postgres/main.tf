@@ -34,6 +34,9 @@ resource "terraform_data" "this" {
     database       = local.db_ident
     username       = local.db_ident
     secret_ref     = local.secret_ref
+    # sensitive: Terraform keeps it in the state (as a real database's would be);
+    # no output reads it
+    master_password = var.master_password
   }
 
   lifecycle {

@@ -85,3 +85,16 @@ variable "instance_class" {
     error_message = "Invalid instance_class: must look like \"db.<family>.<size>\", e.g. \"db.t4g.micro\"."
   }
 }
+
+variable "master_password" {
+  description = "Master password of the database (8-128 characters), or null to let the platform manage it. Sensitive: Roadbed seals it at submission and it is never stored, logged or shown in clear."
+  type        = string
+  default     = null
+  nullable    = true
+  sensitive   = true
+
+  validation {
+    condition     = var.master_password == null || (length(coalesce(var.master_password, "12345678")) >= 8 && length(coalesce(var.master_password, "12345678")) <= 128)
+    error_message = "Invalid master_password: must be 8-128 characters."
+  }
+}

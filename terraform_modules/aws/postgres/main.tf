@@ -4,8 +4,10 @@
 # the VPC's private subnets, a security group admitting PostgreSQL from inside
 # the VPC only, and an encrypted, non-public `aws_db_instance` whose master
 # password RDS generates, stores and rotates in AWS Secrets Manager
-# (`manage_master_user_password`): no password ever passes through Terraform,
-# its state or Roadbed. Same inputs and outputs as the local target.
+# (`manage_master_user_password`): by default no password passes through
+# Terraform, its state or Roadbed. A request may set `master_password`
+# (sensitive: Roadbed seals it and only Terraform, and its state, see it).
+# Same inputs and outputs as the local target.
 #
 # Network discovery (the platform team provides the network, this module never
 # creates one): the VPC tagged `roadbed.dev/environment = <environment>` and
@@ -96,7 +98,8 @@ resource "aws_db_instance" "this" {
 
   db_name                             = local.db_ident
   username                            = local.db_ident
-  manage_master_user_password         = true
+  manage_master_user_password         = var.master_password == null ? true : null # else the given one (sensitive)
+  password                            = var.master_password
   iam_database_authentication_enabled = true
 
   db_subnet_group_name   = aws_db_subnet_group.this.name
