@@ -21,15 +21,18 @@ from roadbed.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound,
 
 log = logging.getLogger("roadbed.api")
 
-_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 415: "unsupported_media_type"}
+_STATUS_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed", 413: "payload_too_large", 429: "too_many_requests", 415: "unsupported_media_type"}
 
 
 class ApiError(Exception):
     """An HTTP-level refusal raised by API code itself (auth, malformed body, size)."""
 
-    def __init__(self, status: int, code: str, message: str, details: list[Any] | None = None) -> None:
+    def __init__(
+        self, status: int, code: str, message: str, details: list[Any] | None = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.status, self.code, self.message, self.details = status, code, message, details
+        self.headers = headers or {}
 
 
 def error_body(code: str, message: str, details: list[Any] | None = None) -> dict[str, Any]:
@@ -62,8 +65,8 @@ def _status_of(exc: RoadbedError) -> int:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        return _respond(exc.status, exc.code, exc.message, exc.details, headers)
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+        return _respond(exc.status, exc.code, exc.message, exc.details, headers | exc.headers or None)
 
     @app.exception_handler(RoadbedError)
     async def _domain_error(_request: Request, exc: RoadbedError) -> JSONResponse:

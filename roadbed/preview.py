@@ -3,14 +3,24 @@
 The files the repository would get (path, size, first lines), the real Terraform plan of the
 resources, the Kubernetes manifests, the monitoring files and the catalog entities — produced by
 the same rendering code the steps use, so the preview cannot drift from what a run does.
+
+A preview is the most expensive read the API offers (a skeleton render and a real `terraform plan`),
+so `PreviewPool` runs previews in threads of their own, at most `preview_concurrency` at once, with a
+short waiting line behind them; beyond that a caller is told to come back (`PreviewsBusy`, 429 with
+`Retry-After`) instead of piling up threads and memory while every other request slows down.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+import concurrent.futures
+import contextlib
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
+from roadbed.domain.errors import TransientError
 from roadbed.domain.models import EnvironmentRequest, ResourceOutputs
 from roadbed.domain.naming import namespace_for
 from roadbed.environment_specs import monitoring_spec, service_description, workload_spec
@@ -23,6 +33,61 @@ from roadbed.rendering.skeleton import render_repository
 from roadbed.rendering.terraform import render_root_module
 
 HEAD_BYTES = 400
+
+WAITING_PER_SLOT = 4
+"""Previews that may wait per running one (default 2 running + 8 waiting). A plan takes seconds; a
+line longer than a few plans would only answer after the caller has given up, so refuse instead."""
+
+RETRY_AFTER_SECONDS = 5
+"""What a refused caller is told to wait: about one `terraform plan` of a small root module."""
+
+T = TypeVar("T")
+
+
+class PreviewsBusy(TransientError):
+    """Every preview slot is taken and the waiting line is full: try again after `retry_after` seconds."""
+
+    code = "too_many_previews"
+
+    def __init__(self, message: str, retry_after: int = RETRY_AFTER_SECONDS) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class PreviewPool:
+    """A bounded thread pool with a bounded waiting line, only for previews.
+
+    `admitted` counts previews running or waiting; it is only touched on the event loop (the done
+    callback hops back with `call_soon_threadsafe`), and it drops when the *thread* finishes, not
+    when the caller goes away, so abandoned previews still count until their plan is over.
+    """
+
+    def __init__(self, concurrency: int, waiting: int | None = None) -> None:
+        self.concurrency = concurrency
+        self.capacity = concurrency + (concurrency * WAITING_PER_SLOT if waiting is None else waiting)
+        self.admitted = 0
+        self._executor = concurrent.futures.ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="roadbed-preview")
+
+    async def run(self, work: Callable[..., T], *args: Any) -> T:
+        if self.admitted >= self.capacity:
+            raise PreviewsBusy(
+                f"{self.concurrency} previews are running and {self.capacity - self.concurrency} waiting; try again shortly"
+            )
+        loop = asyncio.get_running_loop()
+        future = self._executor.submit(work, *args)
+        self.admitted += 1
+        future.add_done_callback(lambda _f: self._release_from(loop))
+        return await asyncio.wrap_future(future)
+
+    def _release_from(self, loop: asyncio.AbstractEventLoop) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop is closed: the app has stopped, nobody counts any more
+            loop.call_soon_threadsafe(self._release)
+
+    def _release(self) -> None:
+        self.admitted -= 1
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
 
 class PreviewFile(BaseModel):
