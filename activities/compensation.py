@@ -76,7 +76,7 @@ class CompensationActivities(StepActivities):
     def catalog(self, data: CompensationInput) -> StepResult:
         def work() -> str:
             other = self._other_live(data)
-            self.ports.catalog.unregister(data.provision.environment_id, successor=other)
+            self.ports.catalog.unregister(data.provision.environment_id, successor=other, repository_url=data.outputs.repository_url)
             return "unregistered entities" + (f" (component kept for {other})" if other else "")
 
         return self._undo(StepName.CATALOG, data, work)

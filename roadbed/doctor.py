@@ -4,21 +4,30 @@ and what a live environment should have but lacks. Reads the targets and the eng
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
 
 from sqlalchemy import select
 
+from roadbed.adapters.backstage import catalog_info_target_of
 from roadbed.adapters.gitops import GITOPS_REPOSITORY
 from roadbed.domain.models import EnvironmentStatus
 from roadbed.domain.naming import namespace_for
-from roadbed.ports import InfrastructureRunner, KubernetesDeployer, RepoHost
+from roadbed.ports import CatalogRegistry, InfrastructureRunner, KubernetesDeployer, RepoHost
 from roadbed.storage.database import Database
 from roadbed.storage.tables import CatalogEntityRow, EnvironmentRow
+
+
+@runtime_checkable
+class CatalogLocations(Protocol):
+    """An external catalog (Backstage) that holds locations Roadbed registered."""
+
+    def location_targets(self) -> list[str]: ...
 
 
 @dataclass(frozen=True)
 class Finding:
     kind: str  # "orphan" or "missing"
-    target: str  # repository, terraform, gitops, catalog
+    target: str  # repository, terraform, kubernetes, catalog, backstage
     name: str
     detail: str
 
@@ -26,10 +35,16 @@ class Finding:
         return f"{self.kind:<8} {self.target:<10} {self.name}  ({self.detail})"
 
 
-def audit(database: Database, repo_host: RepoHost, infrastructure: InfrastructureRunner, kubernetes: KubernetesDeployer) -> list[Finding]:
+def audit(
+    database: Database, repo_host: RepoHost, infrastructure: InfrastructureRunner, kubernetes: KubernetesDeployer,
+    catalog: CatalogRegistry | None = None,
+) -> list[Finding]:
     with database.transaction() as session:
         live = list(session.scalars(select(EnvironmentRow).where(EnvironmentRow.live_key.is_not(None))))
         entities = list(session.execute(select(CatalogEntityRow.ref, CatalogEntityRow.environment_id)))
+        repository_urls = {
+            row.id: str(row.outputs["repository_url"]) for row in session.scalars(select(EnvironmentRow)) if (row.outputs or {}).get("repository_url")
+        }
     live_ids = {row.id for row in live}
     ready = [row for row in live if row.status == EnvironmentStatus.SUCCEEDED.value]
     findings: list[Finding] = []
@@ -51,6 +66,21 @@ def audit(database: Database, repo_host: RepoHost, infrastructure: Infrastructur
     owned = {environment_id for _ref, environment_id in entities if environment_id}
     findings += [Finding("orphan", "catalog", ref, f"registered by {env_id}, which is not live") for ref, env_id in sorted(entities) if env_id and env_id not in live_ids]
     findings += [Finding("missing", "catalog", f"component:default/{row.service}", f"environment {row.id}") for row in ready if row.id not in owned and not _component_of(entities, row.service)]
+    if isinstance(catalog, CatalogLocations):
+        findings += _backstage(catalog.location_targets(), live, ready, repository_urls)
+    return findings
+
+
+def _backstage(held: list[str], live: list[EnvironmentRow], ready: list[EnvironmentRow], repository_urls: dict[str, str]) -> list[Finding]:
+    """Locations Roadbed registered (the target of any environment it ever recorded) that no live environment owns,
+    and ready environments whose location is missing. Locations of repositories Roadbed never made are not ours."""
+    ours = {catalog_info_target_of(url) for url in repository_urls.values()}
+    owned = {catalog_info_target_of(repository_urls[row.id]) for row in live if row.id in repository_urls}
+    findings = [Finding("orphan", "backstage", target, "location of no live environment") for target in sorted(set(held) & ours - owned)]
+    findings += [
+        Finding("missing", "backstage", catalog_info_target_of(repository_urls[row.id]), f"environment {row.id}")
+        for row in ready if row.id in repository_urls and catalog_info_target_of(repository_urls[row.id]) not in held
+    ]
     return findings
 
 

@@ -3,6 +3,10 @@
 Roadbed's own catalog stays the source of truth; Backstage gets a *location* pointing at the file in
 the repository (`POST /api/catalog/locations`; 409 "already registered" counts as success) and loses it
 again when the service's Component goes away (`DELETE /api/catalog/locations/{id}`).
+
+The undo finds the location from the environment's identity (its repository URL, a stored output) by
+listing Backstage's locations, never from Roadbed's own rows: those are released first, so a retry after
+a failed DELETE would otherwise find nothing to remove and leave the location behind for good.
 """
 
 from __future__ import annotations
@@ -24,7 +28,12 @@ def catalog_info_target(component: dict[str, Any]) -> str | None:
     location = ((component.get("metadata") or {}).get("annotations") or {}).get(SOURCE_LOCATION, "")
     if not location.startswith("url:"):
         return None
-    return location.removeprefix("url:").removesuffix(".git").rstrip("/") + "/blob/main/catalog-info.yaml"
+    return catalog_info_target_of(location.removeprefix("url:"))
+
+
+def catalog_info_target_of(repository_url: str) -> str:
+    """The location target of a repository (what `register` posts for the Component whose source it is)."""
+    return repository_url.removesuffix(".git").rstrip("/") + "/blob/main/catalog-info.yaml"
 
 
 class BackstageCatalog:
@@ -46,12 +55,19 @@ class BackstageCatalog:
                 raise _error(response, f"register {target}")
         return refs
 
-    def unregister(self, environment_id: str, successor: str | None = None) -> None:
+    def unregister(self, environment_id: str, successor: str | None = None, *, repository_url: str | None = None) -> None:
+        """Release the rows, then remove the location found by the repository's target (see the module doc).
+
+        Without a `repository_url` (an environment whose repository step never finished) the target is read from
+        the rows, as the catalog step cannot have registered a location for a repository that does not exist."""
         target = None
         if successor is None:
-            with self.database.transaction() as session:
-                rows = [r for r in catalog.list_entities(session, kind="component") if r.environment_id == environment_id]
-            target = catalog_info_target(rows[0].body) if rows else None
+            if repository_url:
+                target = catalog_info_target_of(repository_url)
+            else:
+                with self.database.transaction() as session:
+                    rows = [r for r in catalog.list_entities(session, kind="component") if r.environment_id == environment_id]
+                target = catalog_info_target(rows[0].body) if rows else None
         self.inner.unregister(environment_id, successor)
         if target:
             location = self._find(target)
@@ -60,15 +76,24 @@ class BackstageCatalog:
                 if response.status_code not in (200, 204, 404):
                     raise _error(response, f"unregister {target}")
 
-    def _find(self, target: str) -> str | None:
+    def location_targets(self) -> list[str]:
+        """Every location target Backstage holds (for the orphan audit of `roadbed doctor`)."""
+        return sorted(self._locations())
+
+    def _locations(self) -> dict[str, str]:
+        """Target → location id, as Backstage lists them now."""
         response = self._send("GET", "/api/catalog/locations")
         if response.status_code != 200:
             raise _error(response, "list locations")
+        found: dict[str, str] = {}
         for item in response.json():
             data = item.get("data", item)
-            if data.get("target") == target:
-                return str(data["id"])
-        return None
+            if data.get("target"):
+                found[str(data["target"])] = str(data["id"])
+        return found
+
+    def _find(self, target: str) -> str | None:
+        return self._locations().get(target)
 
     def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         try:

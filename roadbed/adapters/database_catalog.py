@@ -17,6 +17,7 @@ class DatabaseCatalog:
         with self.database.transaction() as session:
             return catalog.upsert_entities(session, entities, environment_id, datetime.now(UTC))
 
-    def unregister(self, environment_id: str, successor: str | None = None) -> None:
+    def unregister(self, environment_id: str, successor: str | None = None, *, repository_url: str | None = None) -> None:
+        """Release the environment's rows (`repository_url` is for external catalogs; the rows are all there is here)."""
         with self.database.transaction() as session:
             catalog.release_entities(session, environment_id, successor)

@@ -288,7 +288,7 @@ def doctor() -> None:
     settings = _settings()
     database = _database(settings)
     ports = build_ports(settings, database)
-    findings = audit(database, ports.repo_host, ports.infrastructure, ports.kubernetes)
+    findings = audit(database, ports.repo_host, ports.infrastructure, ports.kubernetes, ports.catalog)
     for finding in findings:
         console.print(finding.line(), highlight=False)
     if findings:

@@ -1,4 +1,8 @@
-"""A stateful fake of Backstage's catalog locations API (`/api/catalog/locations`), strict like the real one."""
+"""A stateful fake of Backstage's catalog locations API (`/api/catalog/locations`), strict like the real one.
+
+Test control: `fail_next(method, status=500, times=1)` makes the next `times` requests of `method` answer
+`status` without touching any location, as a Backstage under load or mid-restart would.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ class FakeBackstage:
         self.token = token
         self.locations: dict[str, dict[str, str]] = {}
         self._ids = itertools.count(1)
+        self._faults: dict[str, list[int]] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -21,6 +26,15 @@ class FakeBackstage:
     def url(self) -> str:
         assert self._server is not None
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def fail_next(self, method: str, status: int = 500, times: int = 1) -> None:
+        with self._lock:
+            self._faults.setdefault(method.upper(), []).extend([status] * times)
+
+    def _take_fault(self, method: str) -> int | None:
+        with self._lock:
+            queued = self._faults.get(method)
+            return queued.pop(0) if queued else None
 
     def start(self) -> FakeBackstage:
         fake = self
@@ -38,6 +52,10 @@ class FakeBackstage:
                 self.wfile.write(data)
 
             def _authorised(self) -> bool:
+                fault = fake._take_fault(self.command)
+                if fault is not None:
+                    self._answer(fault, {"error": {"name": "ServiceUnavailableError", "message": "injected fault"}})
+                    return False
                 if self.headers.get("Authorization") != f"Bearer {fake.token}":
                     self._answer(401, {"error": {"name": "AuthenticationError", "message": "Missing credentials"}})
                     return False

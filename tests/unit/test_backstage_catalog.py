@@ -51,3 +51,24 @@ def test_faults_are_translated(backstage: FakeBackstage, database: Database) -> 
         down.register([COMPONENT], "env-8")
     with pytest.raises(ConfigurationError):
         BackstageCatalog(database, "ftp://backstage", "t")
+
+
+def test_a_retried_unregister_removes_the_location_although_roadbeds_rows_are_already_gone(backstage: FakeBackstage, database: Database) -> None:
+    adapter = BackstageCatalog(database, backstage.url, backstage.token)
+    adapter.register([COMPONENT], "env-1")
+    backstage.fail_next("DELETE", 503)  # Backstage hiccups after Roadbed's own rows were released
+    with pytest.raises(TransientError, match="HTTP 503"):
+        adapter.unregister("env-1", repository_url="https://git.example/acme/orders.git")
+    assert [loc["target"] for loc in backstage.locations.values()] == [TARGET]
+    adapter.unregister("env-1", repository_url="https://git.example/acme/orders.git")  # the retry: found by target, not by a row
+    assert backstage.locations == {}
+    adapter.unregister("env-1", repository_url="https://git.example/acme/orders.git")  # already gone
+
+
+def test_location_targets_lists_what_backstage_holds(backstage: FakeBackstage, database: Database) -> None:
+    adapter = BackstageCatalog(database, backstage.url, backstage.token)
+    adapter.register([COMPONENT], "env-1")
+    assert adapter.location_targets() == [TARGET]
+    backstage.fail_next("GET", 500)
+    with pytest.raises(TransientError):
+        adapter.location_targets()

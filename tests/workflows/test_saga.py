@@ -58,7 +58,7 @@ async def compensations_in_order(client: Client, workflow_id: str) -> list[str]:
 
 def doctor(settings: Settings, database: Database) -> list[str]:
     ports = build_ports(settings, database)
-    return [f.line() for f in audit(database, ports.repo_host, ports.infrastructure, ports.kubernetes)]
+    return [f.line() for f in audit(database, ports.repo_host, ports.infrastructure, ports.kubernetes, ports.catalog)]
 
 
 async def test_transient_faults_are_retried(start_worker: StartWorker, submitter: EnvironmentSubmitter, client: Client, database: Database) -> None:
