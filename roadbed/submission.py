@@ -95,7 +95,7 @@ class EnvironmentSubmitter:
         request = accepted.request
         workflow_id = workflow_id_for(request.service, request.environment, accepted.environment_id)
         status = EnvironmentStatus.PENDING_APPROVAL if accepted.requires_approval else EnvironmentStatus.RUNNING
-        with self.database.transaction() as session:
+        with self.database.transaction(serialized=True) as session:
             services.claim(session, request.service, request.team, accepted.requested_at)
             refs = planned_entity_refs(request.service, request.environment, [resource.name for resource in request.resources])
             if taken := catalog.clashes(session, refs, request.service, owner_ref(request.team)):

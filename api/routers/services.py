@@ -61,7 +61,7 @@ async def get_service(service: str, state: State, _principal: CurrentPrincipal) 
 )
 async def transfer_service(service: str, body: TransferBody, state: State, principal: CurrentPrincipal) -> ServiceView:
     def transfer() -> ServiceView:
-        with state.database.transaction() as session:
+        with state.database.transaction(serialized=True) as session:
             require_team(principal, services.require_service(session, service).team)
             return ServiceView.of(services.transfer(session, service, body.to_team, datetime.now(UTC)))
 

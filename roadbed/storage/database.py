@@ -45,8 +45,17 @@ class Database:
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
 
     @contextmanager
-    def transaction(self) -> Iterator[Session]:
+    def transaction(self, *, serialized: bool = False) -> Iterator[Session]:
+        """A session that commits on success.
+
+        `serialized`: for read-then-write decisions that must not interleave (claiming a service name). On SQLite
+        the transaction starts with `BEGIN IMMEDIATE`, taking the write lock before the first read; without it,
+        pysqlite starts no transaction before a SAVEPOINT, and releasing that savepoint commits half of the work.
+        PostgreSQL's row locks and unique indexes already order such writers.
+        """
         with self._sessions.begin() as session:
+            if serialized and self.is_sqlite:
+                session.execute(text("BEGIN IMMEDIATE"))
             yield session
 
     def migrate(self) -> None:
