@@ -152,3 +152,30 @@ run "host_label_too_long" {
   }
   expect_failures = [terraform_data.this]
 }
+
+run "master_password_is_kept_but_never_output" {
+  command = apply
+
+  variables {
+    master_password = "correct-horse-battery"
+  }
+
+  assert {
+    condition     = terraform_data.this.output.master_password == "correct-horse-battery"
+    error_message = "the database must receive the master password."
+  }
+  assert {
+    condition     = output.secret_ref == "orders-main-db-postgres"
+    error_message = "outputs stay the same with a master password."
+  }
+}
+
+run "master_password_too_short" {
+  command = plan
+
+  variables {
+    master_password = "short"
+  }
+
+  expect_failures = [var.master_password]
+}
