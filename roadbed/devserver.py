@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ctypes
+import os
 import shutil
 import signal
 import socket
@@ -11,10 +12,14 @@ import time
 from pathlib import Path
 
 from roadbed.domain.errors import ConfigurationError, TransientError
+from roadbed.private_files import private_dir
 from roadbed.settings import Settings
+from roadbed.startup import StartupError, ensure_port_free
 from roadbed.temporal import SEARCH_ATTRIBUTES
 
 PR_SET_PDEATHSIG = 1
+LOOPBACK = "127.0.0.1"
+DEV_SERVER = "the Temporal dev server"
 
 # Dev-server tunings measured on this machine (DESIGN.md, "Temporal facts").
 SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
@@ -35,8 +40,10 @@ def dev_server_command(settings: Settings) -> list[str]:
     command = [
         temporal_binary(), "server", "start-dev",
         "--db-filename", str(settings.temporal_db_file),
-        "--ip", "127.0.0.1",
+        # Loopback only, the UI too: whoever reaches Temporal's port acts outside Roadbed's roles.
+        "--ip", LOOPBACK,
         "--port", str(settings.temporal_port),
+        "--ui-ip", LOOPBACK,
         "--ui-port", str(settings.temporal_ui_port),
         "--namespace", settings.temporal_namespace,
         "--log-level", "warn",
@@ -49,6 +56,28 @@ def dev_server_command(settings: Settings) -> list[str]:
     for key in SEARCH_ATTRIBUTES:
         command += ["--search-attribute", f"{key.name}=Keyword"]
     return command
+
+
+def check_dev_server_can_start(settings: Settings) -> list[str]:
+    """The dev server's command, once the binary is found and its gRPC and UI ports are free (StartupError if not).
+
+    Checked before any child starts, so a taken port or a missing binary is one line and nothing to clean up.
+    """
+    try:
+        command = dev_server_command(settings)
+    except ConfigurationError as exc:
+        raise StartupError(f"cannot start {DEV_SERVER}: {exc}") from exc
+    ensure_port_free(DEV_SERVER, LOOPBACK, settings.temporal_port)
+    ensure_port_free(f"{DEV_SERVER} UI", LOOPBACK, settings.temporal_ui_port)
+    return command
+
+
+def _last_line(log_file: Path) -> str:
+    try:
+        lines = [line.strip() for line in log_file.read_text(errors="replace").splitlines() if line.strip()]
+    except OSError:
+        return ""
+    return f": {lines[-1][:300]}" if lines else ""
 
 
 def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -64,6 +93,12 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
     raise TransientError(f"nothing is listening on {host}:{port} after {timeout:.0f}s")
 
 
+def _private_child() -> None:
+    """The dev server's SQLite file holds every workflow history: what it creates is 0600 (umask 077)."""
+    os.umask(0o077)
+    _die_with_parent()
+
+
 def _die_with_parent() -> None:
     """Linux: the dev server gets SIGTERM if `roadbed up` dies, even by SIGKILL, so no server is orphaned."""
     try:
@@ -73,17 +108,27 @@ def _die_with_parent() -> None:
         pass
 
 
-def start_dev_server(settings: Settings, log_file: Path) -> subprocess.Popen[bytes]:
+def start_dev_server(settings: Settings, log_file: Path, timeout: float = 60.0) -> subprocess.Popen[bytes]:
     """Start the dev server in its own process group and wait until its frontend accepts connections.
 
-    Its own session keeps a terminal's Ctrl-C away from it: `up` stops it last, after the worker.
+    Its own session keeps a terminal's Ctrl-C away from it: `up` stops it last, after the worker. If it does
+    not come up it is stopped here and StartupError carries the last line of its log.
     """
-    settings.home.mkdir(parents=True, exist_ok=True)
-    with log_file.open("ab") as log:
-        process = subprocess.Popen(
-            dev_server_command(settings), stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_die_with_parent
-        )
-    wait_for_port("127.0.0.1", settings.temporal_port, 60, process)
+    command = check_dev_server_can_start(settings)
+    private_dir(settings.home)
+    with os.fdopen(os.open(log_file, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600), "ab") as log:
+        try:
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_private_child)
+        except OSError as exc:
+            raise StartupError(f"cannot start {DEV_SERVER}: {exc}") from exc
+    try:
+        wait_for_port(LOOPBACK, settings.temporal_port, timeout, process)
+    except TransientError as exc:
+        stop_process(process)
+        raise StartupError(f"cannot start {DEV_SERVER}: {exc}{_last_line(log_file)} (log: {log_file})") from exc
+    except BaseException:
+        stop_process(process)
+        raise
     return process
 
 

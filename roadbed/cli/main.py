@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -14,12 +15,14 @@ from rich.table import Table
 
 from roadbed.auth import ensure_admin_token
 from roadbed.cli import catalog as catalog_cli
-from roadbed.cli import golden_paths, report, tokens
+from roadbed.cli import golden_paths, report, services, tokens
 from roadbed.cli.client import CliError, call, fail, open_client
 from roadbed.cli.processes import serve
 from roadbed.cli.progress import failure_reason, step_table, watch
 from roadbed.domain.errors import RoadbedError
+from roadbed.private_files import private_dir
 from roadbed.settings import Settings, load_settings
+from roadbed.startup import StartupError, bind_api_socket, data_dir_lock
 from roadbed.storage.database import Database
 
 app = typer.Typer(help="Roadbed: self-service environments on durable Temporal workflows.", no_args_is_help=True, pretty_exceptions_enable=False)
@@ -37,6 +40,7 @@ app.add_typer(golden_paths.app, name="golden-paths")
 app.add_typer(tokens.app, name="tokens")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(report.app, name="report")
+app.add_typer(services.app, name="services")
 console = Console()
 err_console = Console(stderr=True)
 
@@ -63,45 +67,66 @@ def _database(settings: Settings) -> Database:
 
 @app.command()
 def up() -> None:
-    """Start everything on the embedded default: Temporal dev server, worker and API (Ctrl-C stops all)."""
-    from roadbed.devserver import start_dev_server, stop_process
+    """Start everything on the embedded default: Temporal dev server, worker and API (Ctrl-C stops all).
+
+    All or nothing: the data dir is locked and every port checked before any child starts; a part that cannot
+    start, or stops later, stops the rest and exits 1 with one `error:` line.
+    """
+    from roadbed.devserver import check_dev_server_can_start, start_dev_server, stop_process
 
     settings = _settings()
     _configure_logging()
-    settings.home.mkdir(parents=True, exist_ok=True)
-    database = _database(settings)
-    ensure_admin_token(database, settings.admin_token_file)
-    temporal = None
-    try:
-        if settings.temporal_address is None:
-            temporal = start_dev_server(settings, settings.home / "temporal.log")
-        console.print(f"Roadbed API      {settings.resolved_api_url}  (docs: {settings.resolved_api_url}/docs)", highlight=False)
-        console.print(f"Portal           {settings.resolved_api_url}/docs", highlight=False)
-        if temporal is not None:
-            console.print(f"Temporal UI      {settings.temporal_ui_url}", highlight=False)
-        console.print(f"Temporal         {settings.resolved_temporal_address}", highlight=False)
-        console.print(f"Admin token in   {settings.admin_token_file}", highlight=False)
-        asyncio.run(serve(settings, database, run_worker=True, run_api=True))
-    except RoadbedError as exc:
-        raise fail(str(exc)) from exc
-    finally:
-        if temporal is not None:
-            stop_process(temporal)
-        database.dispose()
+    private_dir(settings.home)
+    embedded = settings.temporal_address is None
+    with contextlib.ExitStack() as running:  # undone in reverse: dev server, database, API socket, lock
+        try:
+            running.enter_context(data_dir_lock(settings.home))
+            api_socket = bind_api_socket(settings)
+            running.callback(api_socket.close)
+            if embedded:
+                check_dev_server_can_start(settings)
+            database = _database(settings)
+            running.callback(database.dispose)
+            ensure_admin_token(database, settings.admin_token_file)
+            temporal = start_dev_server(settings, settings.home / "temporal.log") if embedded else None
+            if temporal is not None:
+                running.callback(stop_process, temporal)
+            console.print(f"Roadbed API      {settings.resolved_api_url}  (docs: {settings.resolved_api_url}/docs)", highlight=False)
+            console.print(f"Portal           {settings.resolved_api_url}/docs", highlight=False)
+            if temporal is not None:
+                console.print(f"Temporal UI      {settings.temporal_ui_url}", highlight=False)
+            console.print(f"Temporal         {settings.resolved_temporal_address}", highlight=False)
+            console.print(f"Admin token in   {settings.admin_token_file}", highlight=False)
+            asyncio.run(serve(settings, database, run_worker=True, run_api=True, api_socket=api_socket, dev_server=temporal))
+        except (StartupError, RoadbedError) as exc:
+            raise fail(str(exc)) from exc
+        except KeyboardInterrupt:
+            raise typer.Exit(130) from None
     console.print("Roadbed stopped.")
 
 
 @app.command()
 def server() -> None:
-    """Run only the embedded Temporal dev server (foreground)."""
+    """Run only the embedded Temporal dev server (foreground); a taken port or missing binary is one line, exit 1."""
     import subprocess
 
-    from roadbed.devserver import dev_server_command
+    from roadbed.devserver import check_dev_server_can_start, stop_process
 
     settings = _settings()
-    settings.home.mkdir(parents=True, exist_ok=True)
+    private_dir(settings.home)
+    try:
+        command = check_dev_server_can_start(settings)
+    except StartupError as exc:
+        raise fail(str(exc)) from exc
     console.print(f"Temporal {settings.resolved_temporal_address}, UI {settings.temporal_ui_url}", highlight=False)
-    raise typer.Exit(subprocess.call(dev_server_command(settings)))
+    process = subprocess.Popen(command)
+    try:
+        code = process.wait()
+    except KeyboardInterrupt:
+        stop_process(process)
+        return
+    if code != 0:
+        raise fail(f"the Temporal dev server exited with code {code}")
 
 
 @app.command()
@@ -109,18 +134,33 @@ def worker() -> None:
     """Run one worker against the configured Temporal cluster (run several for more throughput)."""
     settings = _settings()
     _configure_logging()
-    asyncio.run(serve(settings, _database(settings), run_worker=True, run_api=False))
+    database = _database(settings)
+    try:
+        asyncio.run(serve(settings, database, run_worker=True, run_api=False))
+    except (StartupError, RoadbedError) as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        database.dispose()
 
 
 @app.command()
 def api() -> None:
-    """Run only the HTTP API."""
+    """Run only the HTTP API; a taken port is one line and exit 1."""
     settings = _settings()
     _configure_logging()
+    try:
+        api_socket = bind_api_socket(settings)
+    except StartupError as exc:
+        raise fail(str(exc)) from exc
     database = _database(settings)
     ensure_admin_token(database, settings.admin_token_file)
     console.print(f"Roadbed API {settings.resolved_api_url}", highlight=False)
-    asyncio.run(serve(settings, database, run_worker=False, run_api=True))
+    try:
+        asyncio.run(serve(settings, database, run_worker=False, run_api=True, api_socket=api_socket))
+    except (StartupError, RoadbedError) as exc:
+        raise fail(str(exc)) from exc
+    finally:
+        database.dispose()
 
 
 def _parse_pairs(pairs: list[str], what: str) -> dict[str, Any]:

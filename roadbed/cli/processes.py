@@ -1,4 +1,8 @@
-"""Running Roadbed's parts: the Temporal dev server, the worker and the API, alone or together (`up`)."""
+"""Running Roadbed's parts: the Temporal dev server, the worker and the API, alone or together (`up`).
+
+Startup is all or nothing (see roadbed.startup for the checks made before any child starts); once running, any part that stops on its own stops the others and ends the process with a
+one-line `StartupError` (the CLI prints it and exits non-zero), so `up` never runs half a platform.
+"""
 
 from __future__ import annotations
 
@@ -6,18 +10,25 @@ import asyncio
 import contextlib
 import logging
 import signal
-from collections.abc import Iterator
+import socket
+import subprocess
+from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
 from temporalio.worker import Worker
 
 from roadbed.api.app import create_app
 from roadbed.settings import Settings
+from roadbed.startup import StartupError, bind_api_socket
 from roadbed.storage.database import Database
 from roadbed.temporal import connect_temporal, ensure_search_attributes
 from roadbed.worker import activity_executor, build_ports, build_worker
 
 log = logging.getLogger("roadbed")
+
+DEV_SERVER_POLL_SECONDS = 0.5
+SHUTDOWN_SECONDS = 30.0
+DEV_SERVER_PART = "Temporal dev server"
 
 
 class _QuietServer(uvicorn.Server):
@@ -36,34 +47,105 @@ def _stop_event() -> asyncio.Event:
     return stop
 
 
-async def serve(settings: Settings, database: Database, *, run_worker: bool, run_api: bool) -> None:
-    """Run the worker and/or the API until SIGINT/SIGTERM, then shut both down cleanly."""
+async def _part(name: str, work: Callable[[], Awaitable[object]]) -> None:
+    """Run one part; ending on its own, by any exception or even `sys.exit` (uvicorn's startup failure), is a failure."""
+    try:
+        await work()
+    except asyncio.CancelledError:
+        raise
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - whatever stops a part stops `up`, with its reason
+        reason = f"exited with code {exc.code} (see the log above)" if isinstance(exc, SystemExit) else _one_line(exc)
+        raise StartupError(f"the {name} stopped: {reason}") from exc
+    raise StartupError(f"the {name} stopped unexpectedly (see the log above)")
+
+
+async def supervise(
+    parts: dict[str, Callable[[], Awaitable[object]]],
+    stop: asyncio.Event,
+    shutdown: Callable[[], Awaitable[None]],
+    watchers: frozenset[str] = frozenset(),
+) -> None:
+    """Run every part until `stop` is set or one part ends; then cancel the `watchers` (parts that only watch
+    something, like the dev server), `shutdown` the rest, cancel what is still running after SHUTDOWN_SECONDS,
+    and raise the StartupError of the part that ended (if one did)."""
+    tasks = [asyncio.create_task(_part(name, work), name=name) for name, work in parts.items()]
+    stopper = asyncio.create_task(stop.wait(), name="stop")
+    try:
+        done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        log.info("shutting down")
+        for task in tasks:
+            if task.get_name() in watchers:
+                task.cancel()
+        await shutdown()
+        _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS) if tasks else (set(), set())
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    failed = next((task for task in tasks if task in done and not task.cancelled()), None)
+    if failed is not None:
+        failed.result()
+
+
+async def watch_process(process: subprocess.Popen[bytes]) -> None:
+    """Return when a child process exits (the dev server dying must stop `up`, not leave a worker polling nothing)."""
+    while process.poll() is None:
+        await asyncio.sleep(DEV_SERVER_POLL_SECONDS)
+    raise RuntimeError(f"exited with code {process.returncode}")
+
+
+def _one_line(exc: BaseException) -> str:
+    return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
+
+
+async def serve(
+    settings: Settings,
+    database: Database,
+    *,
+    run_worker: bool,
+    run_api: bool,
+    api_socket: socket.socket | None = None,
+    dev_server: subprocess.Popen[bytes] | None = None,
+) -> None:
+    """Run the worker and/or the API until SIGINT/SIGTERM, then shut both down cleanly.
+
+    Raises StartupError if a part cannot start or stops on its own (the others are shut down first). With
+    `dev_server`, that process exiting counts as a part stopping.
+    """
     stop = _stop_event()
-    tasks: list[asyncio.Task[object]] = []
+    parts: dict[str, Callable[[], Awaitable[object]]] = {}
     worker: Worker | None = None
     executor = None
-    if run_worker:
-        client = await connect_temporal(settings, wait_seconds=60)
-        await ensure_search_attributes(client, settings.temporal_namespace)
-        executor = activity_executor()
-        worker = build_worker(client, settings, build_ports(settings, database), executor)
-        tasks.append(asyncio.create_task(worker.run(), name="worker"))
-    server = None
-    if run_api:
-        config = uvicorn.Config(create_app(settings, database), host=settings.api_host, port=settings.api_port, log_level="warning", lifespan="on")
-        server = _QuietServer(config)
-        tasks.append(asyncio.create_task(server.serve(), name="api"))
-    stopper = asyncio.create_task(stop.wait(), name="stop")
-    done, _ = await asyncio.wait([stopper, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    for task in done:
-        if task is not stopper and task.exception() is not None:
-            log.error("%s stopped: %s", task.get_name(), task.exception())
-    log.info("shutting down")
-    if server is not None:
-        server.should_exit = True
-    if worker is not None:
-        await worker.shutdown()
-    await asyncio.gather(*tasks, return_exceptions=True)
-    stopper.cancel()
-    if executor is not None:
-        executor.shutdown(wait=False, cancel_futures=True)
+    server: _QuietServer | None = None
+
+    async def shutdown() -> None:
+        if server is not None:
+            server.should_exit = True
+        if worker is not None and worker.is_running:
+            await worker.shutdown()
+
+    try:
+        if run_api and api_socket is None:
+            api_socket = bind_api_socket(settings)
+        if run_worker:
+            try:
+                client = await connect_temporal(settings, wait_seconds=60)
+                await ensure_search_attributes(client, settings.temporal_namespace)
+            except Exception as exc:  # noqa: BLE001 - one line: which part and why
+                raise StartupError(f"cannot start the worker: {_one_line(exc)}") from exc
+            executor = activity_executor()
+            worker = build_worker(client, settings, build_ports(settings, database), executor)
+            parts["worker"] = worker.run
+        if run_api:
+            server = _QuietServer(uvicorn.Config(create_app(settings, database), log_level="warning", lifespan="on"))
+            sockets = [api_socket]
+            parts["API"] = lambda: server.serve(sockets=sockets)
+        if dev_server is not None:
+            parts[DEV_SERVER_PART] = lambda: watch_process(dev_server)
+        await supervise(parts, stop, shutdown, watchers=frozenset({DEV_SERVER_PART}))
+    finally:
+        if executor is not None:
+            executor.shutdown(wait=False, cancel_futures=True)
+        if api_socket is not None:
+            api_socket.close()
