@@ -141,3 +141,21 @@ def test_dev_server_dying_stops_everything(roadbed: RoadbedUp) -> None:
     errors = [line for line in log.splitlines() if line.startswith("error:")]
     assert errors == [errors[0]] and errors[0].startswith("error: the Temporal dev server stopped"), log
     assert_nothing_left(roadbed, "ROADBED_API_PORT", "ROADBED_TEMPORAL_UI_PORT")
+
+
+@pytest.mark.parametrize(("command", "port_name", "what"), [("api", "ROADBED_API_PORT", "the API"), ("server", "ROADBED_TEMPORAL_PORT", "the Temporal dev server")])
+def test_single_parts_refuse_a_taken_port_in_one_line(roadbed: RoadbedUp, command: str, port_name: str, what: str) -> None:
+    port = int(roadbed.env[port_name])
+    with occupy(port):
+        result = subprocess.run([sys.executable, "-m", "roadbed.cli", command], env=roadbed.env, capture_output=True, text=True, timeout=60)
+        assert one_error_line(result) == f"error: cannot start {what}: 127.0.0.1:{port} is already in use"
+    assert_nothing_left(roadbed, "ROADBED_API_PORT", "ROADBED_TEMPORAL_UI_PORT")
+
+
+def test_worker_without_temporal_fails_in_one_line(roadbed: RoadbedUp) -> None:
+    env = roadbed.env | {"ROADBED_TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}"}
+    started = time.monotonic()
+    result = subprocess.run([sys.executable, "-m", "roadbed.cli", "worker"], env=env, capture_output=True, text=True, timeout=150)
+    line = one_error_line(result)
+    assert line.startswith("error: cannot start the worker: Temporal at 127.0.0.1:") and "is not reachable" in line
+    assert time.monotonic() - started >= 59  # it waited for Temporal to come up before giving up
