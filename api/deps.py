@@ -7,10 +7,12 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-
 from roadbed.api.errors import ApiError
 from roadbed.api.state import ApiState
+from sqlalchemy.orm import Session
+
 from roadbed.auth import Principal, authenticate
+from roadbed.storage import services
 
 _bearer = HTTPBearer(auto_error=False, description="A Roadbed API token (`roadbed tokens create`, or $ROADBED_HOME/admin-token).")
 
@@ -33,6 +35,14 @@ async def get_principal(request: Request, state: State, credentials: Annotated[H
 
 
 CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def require_service_owner(principal: Principal, session: Session, service: str) -> None:
+    """Only the owning team (or a platform-admin) may add to a Roadbed service's records, e.g. its DORA events;
+    a service Roadbed does not know (deployed elsewhere) has no owner to protect."""
+    owned = services.get_service(session, service)
+    if owned is not None:
+        require_team(principal, owned.team)
 
 
 def require_team(principal: Principal, team: str) -> None:

@@ -14,10 +14,10 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
-
-from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.deps import CurrentPrincipal, State, require_service_owner, require_team
 from roadbed.api.errors import ApiError
 from roadbed.api.schemas import ERROR_RESPONSES
+
 from roadbed.auth import Principal, Role
 from roadbed.metrics.sources import Moment, Printable
 from roadbed.storage import events
@@ -115,8 +115,12 @@ async def post_deployment(body: DeploymentEventBody, state: State, principal: Cu
         version=body.version,
     )
 
+    if body.team is not None:
+        require_team(principal, body.team)
+
     def store() -> dict[str, Any]:
         with state.database.transaction() as session:
+            require_service_owner(principal, session, body.service)
             row, outcome = events.record_deployment(session, event, datetime.now(UTC))
             return deployment_view(row, outcome)
 
@@ -142,6 +146,7 @@ async def post_incident(body: IncidentEventBody, state: State, principal: Curren
 
     def store() -> dict[str, Any]:
         with state.database.transaction() as session:
+            require_service_owner(principal, session, body.service)
             row, outcome = events.record_incident(session, event, datetime.now(UTC), authoritative=True)
             return incident_view(row, outcome)
 

@@ -27,12 +27,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
-from roadbed.api.deps import State
+from roadbed.api.deps import State, require_service_owner
 from roadbed.api.errors import ApiError
 from roadbed.api.routers.events import deployment_view, incident_view, require_writer
 from roadbed.api.schemas import ERROR_RESPONSES
 
-from roadbed.auth import authenticate
+from roadbed.auth import Principal, authenticate
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.metrics import sources
 from roadbed.storage import events
@@ -57,7 +57,8 @@ async def _authorise(
     signature: str | None = None,
     verify: Callable[[str, bytes, str | None], bool] | None = None,
     header_name: str = "",
-) -> None:
+) -> Principal | None:
+    """The token's principal, or None for a payload signed with the configured secret (the sender is trusted)."""
     if secret is not None and verify is not None:
         if not signature:
             raise ApiError(401, "unauthorized", f"missing {header_name} signature")
@@ -65,13 +66,14 @@ async def _authorise(
             raise ApiError(401, "unauthorized", f"{header_name} is not a valid signature (non-ASCII characters)")
         if not verify(secret, body, signature):
             raise ApiError(401, "unauthorized", f"{header_name} does not match the payload")
-        return
+        return None
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "unauthorized", "missing bearer token (no webhook secret is configured)")
     principal = await asyncio.to_thread(authenticate, state.database, credentials.credentials)
     if principal is None:
         raise ApiError(401, "unauthorized", "invalid or revoked token")
     require_writer(principal)
+    return principal
 
 
 async def _body(request: Request) -> bytes:
@@ -90,10 +92,15 @@ def _json(body: bytes) -> Any:
         raise InvalidRequest([FieldError("body", "JSON document is nested too deeply")]) from None
 
 
-async def _store(state: Any, source: str, translation: sources.Translation) -> dict[str, Any]:
+async def _store(state: Any, source: str, translation: sources.Translation, principal: Principal | None) -> dict[str, Any]:
+    """Store what the payload reports; a token-authenticated sender may only report on its own teams' services."""
+
     def store() -> dict[str, Any]:
         now = datetime.now(UTC)
         with state.database.transaction() as session:
+            if principal is not None:
+                for service in sorted({e.service for e in translation.deployments} | {e.service for e in translation.incidents}):
+                    require_service_owner(principal, session, service)
             deployments = [deployment_view(*events.record_deployment(session, event, now)) for event in translation.deployments]
             incidents = [incident_view(*events.record_incident(session, event, now, authoritative=False)) for event in translation.incidents]
         return {"source": source, "deployments": deployments, "incidents": incidents, "ignored": translation.ignored}
@@ -104,29 +111,29 @@ async def _store(state: Any, source: str, translation: sources.Translation) -> d
 @router.post("/github", summary="GitHub deployment_status webhook")
 async def github(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
     body = await _body(request)
-    await _authorise(
+    principal = await _authorise(
         state, credentials, body, _secret(state.settings.github_webhook_secret),
         request.headers.get("X-Hub-Signature-256"), sources.verify_github_signature, "X-Hub-Signature-256",
     )
     translation = sources.github_translation(request.headers.get("X-GitHub-Event"), _json(body))
-    return await _store(state, "github", translation)
+    return await _store(state, "github", translation, principal)
 
 
 @router.post("/alertmanager", summary="Prometheus Alertmanager webhook (payload version 4)")
 async def alertmanager(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
     body = await _body(request)
-    await _authorise(state, credentials, body)
+    principal = await _authorise(state, credentials, body)
     labels = [label.strip() for label in state.settings.alertmanager_service_labels.split(",") if label.strip()]
     translation = sources.alertmanager_translation(_json(body), labels, datetime.now(UTC))
-    return await _store(state, "alertmanager", translation)
+    return await _store(state, "alertmanager", translation, principal)
 
 
 @router.post("/pagerduty", summary="PagerDuty v3 webhook (incident.triggered / incident.resolved)")
 async def pagerduty(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
     body = await _body(request)
-    await _authorise(
+    principal = await _authorise(
         state, credentials, body, _secret(state.settings.pagerduty_webhook_secret),
         request.headers.get("X-PagerDuty-Signature"), sources.verify_pagerduty_signature, "X-PagerDuty-Signature",
     )
     translation = sources.pagerduty_translation(_json(body))
-    return await _store(state, "pagerduty", translation)
+    return await _store(state, "pagerduty", translation, principal)
