@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from roadbed.cli.processes import supervise
-from roadbed.devserver import check_dev_server_can_start, dev_server_command
+from roadbed.devserver import check_dev_server_can_start, dev_server_command, start_dev_server
 from roadbed.settings import Settings
 from roadbed.startup import StartupError, bind_api_socket, data_dir_lock, ensure_port_free
 
@@ -138,3 +138,15 @@ async def test_stop_shuts_down_promptly_and_cancels_watchers() -> None:
     started = time.monotonic()
     await supervise({"worker": lambda: _run_until_shutdown(worker_done), "watcher": _forever}, stop, shutdown, frozenset({"watcher"}))
     assert time.monotonic() - started < 5
+
+
+def test_a_dev_server_that_exits_at_start_is_one_line_with_its_log_and_leaves_nothing(tmp_path: Path) -> None:
+    settings = _settings(tmp_path)
+    settings.temporal_db_file.mkdir()  # a directory where its SQLite file should be: the server exits at start
+    log_file = tmp_path / "temporal.log"
+    with pytest.raises(StartupError) as failed:
+        start_dev_server(settings, log_file, timeout=30)
+    message = str(failed.value)
+    assert message.startswith("cannot start the Temporal dev server: Temporal dev server exited with code 1: ")
+    assert "unable to open database file" in message and message.endswith(f"(log: {log_file})") and "\n" not in message
+    ensure_port_free("the Temporal dev server", "127.0.0.1", settings.temporal_port)
