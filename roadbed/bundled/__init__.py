@@ -22,4 +22,6 @@ def bundled_dir(name: str) -> Path:
     checkout = _REPOSITORY_ROOT / name
     if (_REPOSITORY_ROOT / "pyproject.toml").is_file() and checkout.is_dir():
         return checkout
-    return Path(str(resources.files(f"roadbed.bundled.{name}")))
+    # files() of this regular package, not of the data package: that one has no __init__.py, and a namespace
+    # package's files() is a MultiplexedPath whose str() is not a path.
+    return Path(str(resources.files(__name__) / name))

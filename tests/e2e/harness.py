@@ -22,8 +22,11 @@ def free_port() -> int:
 class RoadbedUp:
     """One `roadbed up` process tree on a data dir; restartable on the same dir and ports."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, command: list[str] | None = None, cwd: Path | None = None) -> None:
         self.home = home
+        #: how to run the CLI: this interpreter's `roadbed.cli` unless a test runs another install (a wheel's venv)
+        self.command = command or [sys.executable, "-m", "roadbed.cli"]
+        self.cwd = cwd
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("ROADBED_")} | {
             "ROADBED_HOME": str(home),
             "ROADBED_API_PORT": str(free_port()),
@@ -45,8 +48,9 @@ class RoadbedUp:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("a") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "roadbed.cli", "up"],
+                [*self.command, "up"],
                 env=self.env | extra_env,
+                cwd=self.cwd,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 text=True,
@@ -73,4 +77,4 @@ class RoadbedUp:
         return httpx.Client(base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
     def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "roadbed.cli", *args], env=self.env, capture_output=True, text=True, timeout=120)
+        return subprocess.run([*self.command, *args], env=self.env, cwd=self.cwd, capture_output=True, text=True, timeout=120)
