@@ -34,7 +34,7 @@ def data_dir_lock(home: Path) -> Iterator[None]:
     the second is refused, naming the first's pid so its owner can be found.
     """
     path = home / LOCK_FILE
-    lock = FileLock(path, timeout=0)
+    lock = FileLock(path, timeout=0, mode=0o600)  # the data dir is private (roadbed.private_files)
     try:
         lock.acquire()
     except Timeout:

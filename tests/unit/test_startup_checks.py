@@ -84,6 +84,7 @@ def test_a_data_dir_held_by_another_process_is_refused_with_its_pid(tmp_path: Pa
         holder.wait()
     with data_dir_lock(tmp_path):  # a dead holder leaves no stale lock behind
         assert (tmp_path / "up.lock").read_text().strip().isdigit()
+        assert (tmp_path / "up.lock").stat().st_mode & 0o777 == 0o600
 
 
 async def _forever() -> None:
