@@ -23,7 +23,8 @@ import pytest
 from tests.e2e.harness import RoadbedUp
 from tests.wheel import REPOSITORY, build_wheel, copy_sources
 
-pytestmark = pytest.mark.e2e
+# The first test also pays for the install (about a minute with pip's cache warm, longer on a cold one).
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 
 BUILT_IN = {"python-service", "node-service", "worker"}
 
