@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from roadbed.api.audit import install_audit
+from roadbed.api.docs_assets import install_docs
 from roadbed.api.errors import install_error_handlers
 from roadbed.api.limits import BodySizeLimit
 from roadbed.api.routers import (
@@ -48,7 +49,10 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         version="0.1.0",
         description="Self-service provisioning for Internal Developer Platforms, on durable Temporal workflows.",
         lifespan=lifespan,
+        docs_url=None,  # served by install_docs from packaged assets: the default loads them from a CDN
+        redoc_url=None,
     )
+    install_docs(app)
     install_error_handlers(app)
     install_audit(app)
     app.add_middleware(BodySizeLimit)
