@@ -3,8 +3,12 @@
 Only the activity knows which attempt it is, so each step records its own progress (status,
 attempt, start, finish, detail) in the engine database. A background heartbeater keeps every
 step visibly alive, so a killed worker is noticed within the heartbeat timeout instead of the
-step's whole start-to-close timeout. Errors leave as Temporal `ApplicationError`s: a
-`PermanentError` is non-retryable, anything else is retried under the step's policy.
+step's whole start-to-close timeout. The heartbeats are also how a cancel reaches a step: Temporal
+answers a heartbeat with "cancel requested", the SDK raises `CancelledError` into the step's thread,
+and `_tracked` lets it leave as a cancellation (never wrapped into a retryable error, which would
+retry the step and make the run end COMPENSATED instead of CANCELLED). Other errors leave as
+Temporal `ApplicationError`s: a `PermanentError` is non-retryable, anything else is retried under
+the step's policy.
 """
 
 from __future__ import annotations
@@ -14,12 +18,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ApplicationError, CancelledError
 
 from roadbed.activities.contracts import StepResult
 from roadbed import golden_paths
@@ -35,6 +39,9 @@ from roadbed.storage.database import Database
 from roadbed.validation import RequestValidator
 
 HEARTBEAT_EVERY_SECONDS = 1.0
+# The SDK sends heartbeats at most every 0.8 x heartbeat timeout (8 s for our steps) unless told otherwise;
+# a cancel only arrives with a sent heartbeat, so the worker sends them as often as the steps make them.
+HEARTBEAT_THROTTLE = timedelta(seconds=HEARTBEAT_EVERY_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -66,11 +73,12 @@ def template_parameters(provision: ProvisionInput, golden_path: GoldenPath) -> d
 
 
 class Heartbeater:
-    """Heartbeats from a helper thread while the step works; a `hang` failpoint pauses it to simulate a wedged worker."""
+    """Heartbeats from a helper thread while the step works, whatever the work is blocked on (a hang too:
+    the worker is alive, and only a heartbeat can bring it the workflow's cancel). A dead worker stops
+    heartbeating by itself, which is what the heartbeat timeout is for."""
 
     def __init__(self) -> None:
         self._stop = threading.Event()
-        self.paused = threading.Event()
 
     @contextmanager
     def running(self) -> Iterator[Heartbeater]:
@@ -85,14 +93,25 @@ class Heartbeater:
 
     def _loop(self) -> None:
         while not self._stop.wait(HEARTBEAT_EVERY_SECONDS):
-            if not self.paused.is_set():
-                activity.heartbeat()
+            activity.heartbeat()
 
 
-def _timeout_seconds() -> float:
+def _hang_seconds() -> float:
+    """How long a `hang` failpoint blocks before giving up: as long as a wedged worker would last (the heartbeat timeout)."""
     info = activity.info()
     timeouts = [t.total_seconds() for t in (info.heartbeat_timeout, info.start_to_close_timeout) if t]
-    return min(timeouts) * 2 if timeouts else 60.0
+    return min(timeouts) if timeouts else 60.0
+
+
+def cancel_requested() -> bool:
+    """The workflow asked this step to stop — not a worker shutdown, a timeout or a pause, after which
+    the step must be retried (elsewhere), so those keep failing as retryable errors."""
+    details = activity.cancellation_details()
+    return activity.is_cancelled() and details is not None and details.cancel_requested
+
+
+def stopping() -> bool:
+    return activity.is_cancelled() or activity.is_worker_shutdown()
 
 
 class StepActivities:
@@ -123,11 +142,15 @@ class StepActivities:
         try:
             with heartbeater.running():
                 target = f"{step.value}.compensate" if undo else step.value
-                if self.ports.failpoints.hangs(target, attempt):
-                    heartbeater.paused.set()
-                self.ports.failpoints.trigger(target, attempt, hang_for=_timeout_seconds(), cancelled=activity.is_worker_shutdown)
+                self.ports.failpoints.trigger(target, attempt, hang_for=_hang_seconds(), cancelled=stopping)
                 outputs, detail = work()
         except Exception as exc:
+            if cancel_requested():
+                note = f"{label} {attempt} cancelled"
+                self._record(env_id, StepProgress(name=step, status=StepStatus.FAILED if not undo else running, attempts=0 if undo else attempt, started_at=started, detail=note))
+                if isinstance(exc, CancelledError):
+                    raise
+                raise CancelledError(note) from exc
             permanent = isinstance(exc, PermanentError)
             note = f"{label} {attempt} failed: {exc}" + ("" if permanent else " (retrying)")
             status = StepStatus.FAILED if permanent else running

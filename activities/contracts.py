@@ -26,6 +26,7 @@ from roadbed.domain.models import (
 STEP_ACTIVITIES: dict[StepName, str] = {step: f"provision.{step.value}" for step in StepName}
 COMPENSATION_ACTIVITIES: dict[StepName, str] = {step: f"compensate.{step.value}" for step in COMPENSABLE_STEPS}
 RECORD_STATUS = "environment.record_status"
+RECORD_AUDIT = "environment.record_audit"
 
 
 class StepInput(Frozen):
@@ -66,6 +67,20 @@ class StatusUpdate(Frozen):
     error: ErrorInfo | None = None
     failed_step: StepName | None = None
     finished_at: datetime | None = None
+
+
+class AuditEntry(Frozen):
+    """An operator action a workflow accepted (an approval, a compensation retry), for the audit log.
+
+    Written by the workflow itself because updates can reach Temporal without the API. `request_id`
+    is the Temporal update id, so a retried write of the same entry is recognised and not doubled.
+    """
+
+    request_id: str
+    actor: str
+    action: str  # environment.approved | environment.compensation_retried
+    target: str  # the environment id
+    at: datetime
 
 
 DEPLOY_ROLLOUT = "deploy.rollout"

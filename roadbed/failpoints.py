@@ -2,8 +2,11 @@
 
 `STEP:MODE[:COUNT]`, comma-separated. STEP is a provisioning step or `STEP.compensate`; MODE is
 `transient` (a retryable error on the first COUNT attempts, default 1), `permanent` (non-retryable)
-or `hang` (stops heartbeating and blocks until the step times out; on every attempt, or on the
-first COUNT when given — handy to rehearse a worker dying mid-step). Counting by the activity's attempt number keeps the
+or `hang` (the step's work blocks, as a stuck Terraform lock or API call would, and gives up with a
+retryable fault after `hang_for` — the step's heartbeat timeout; on every attempt, or on the first COUNT
+when given — handy to hold a run at a known step, to cancel it there or to kill its worker). The worker
+stays alive during a hang and keeps heartbeating: that is how Temporal delivers a cancel to a step, so a
+hang returns within one poll of being cancelled. Counting by the activity's attempt number keeps the
 behaviour the same across worker restarts. Off unless configured, and loud when on.
 """
 
@@ -19,6 +22,7 @@ from roadbed.domain.errors import ConfigurationError, PermanentError, TransientE
 from roadbed.domain.models import StepName
 
 log = logging.getLogger("roadbed.failpoints")
+HANG_POLL_SECONDS = 0.05
 
 
 class FailMode(StrEnum):
@@ -77,12 +81,11 @@ class Failpoints:
         for point in self.points.values():
             log.warning("FAILPOINT ARMED: %s %s (count %s) — this worker will inject faults", point.target, point.mode, point.count or "default")
 
-    def hangs(self, target: str, attempt: int) -> bool:
-        point = self.points.get(target)
-        return point is not None and point.mode is FailMode.HANG and point.fires_on(attempt)
-
     def trigger(self, target: str, attempt: int, *, hang_for: float, cancelled: Callable[[], bool] | None = None) -> None:
-        """Raise or block as configured for `target` at this attempt; do nothing when unarmed."""
+        """Raise or block as configured for `target` at this attempt; do nothing when unarmed.
+
+        A hang polls `cancelled` (the step was cancelled, or its worker is shutting down) and then
+        raises at once, so the caller never goes on to do the step's work after a cancel."""
         point = self.points.get(target)
         if point is None or not point.fires_on(attempt):
             return
@@ -92,9 +95,9 @@ class Failpoints:
         if point.mode is FailMode.TRANSIENT:
             raise InjectedTransientFault(f"failpoint {target}: injected transient fault {attempt}/{point.count or 1}")
         if point.mode is FailMode.HANG:
-            deadline = time.monotonic() + hang_for
-            while time.monotonic() < deadline:
+            started = time.monotonic()
+            while time.monotonic() < started + hang_for:
                 if cancelled is not None and cancelled():
-                    break
-                time.sleep(0.1)
+                    raise InjectedTransientFault(f"failpoint {target}: hang cancelled after {time.monotonic() - started:.1f}s")
+                time.sleep(HANG_POLL_SECONDS)
             raise InjectedTransientFault(f"failpoint {target}: hung for {hang_for:.0f}s")

@@ -8,7 +8,7 @@ from datetime import timedelta
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from roadbed.activities.base import ProvisioningPorts
+from roadbed.activities.base import HEARTBEAT_THROTTLE, ProvisioningPorts
 from roadbed.activities.compensation import CompensationActivities
 from roadbed.activities.deployment import DeploymentActivities
 from roadbed.activities.provisioning import ProvisioningActivities
@@ -90,7 +90,7 @@ def build_worker(client: Client, settings: Settings, ports: ProvisioningPorts, e
     activities = [
         *ProvisioningActivities(ports).all(),
         *CompensationActivities(ports).all(),
-        RecordingActivities(ports.database).record_status,
+        *RecordingActivities(ports.database).all(),
         *DeploymentActivities(ports).all(),
     ]
     return Worker(
@@ -102,6 +102,7 @@ def build_worker(client: Client, settings: Settings, ports: ProvisioningPorts, e
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
         sticky_queue_schedule_to_start_timeout=timedelta(seconds=settings.sticky_queue_timeout_seconds),
         graceful_shutdown_timeout=timedelta(seconds=5),
+        max_heartbeat_throttle_interval=HEARTBEAT_THROTTLE,  # a cancel reaches a step with its next heartbeat
     )
 
 

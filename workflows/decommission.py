@@ -1,7 +1,8 @@
 """`DecommissionEnvironmentWorkflow`: every provisioning step undone in reverse; the repository archived.
 
 Uses the same saga as a failed provisioning run, so a failing undo is recorded `FAILED` and
-resumes on the `retry` update. The repository is archived (kept) unless `purge` is set.
+resumes on the `retry` update (audited by the workflow itself, see `saga.record_audit`). The
+repository is archived (kept) unless `purge` is set.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ class DecommissionEnvironmentWorkflow:
     @workflow.update(name="retry")
     async def retry(self, request: CompensationRetry) -> EnvironmentStatus:
         assert self._saga is not None
-        self._saga.retry_requested = True
+        await self._saga.accept_retry(request)
         return self._status
 
     @retry.validator
@@ -46,5 +47,6 @@ class DecommissionEnvironmentWorkflow:
         await record_status(StatusUpdate(environment_id=environment_id, status=EnvironmentStatus.COMPENSATING))
         await saga.undo_all(CompensationInput(provision=data.provision, outputs=data.outputs, reason=UndoReason.DECOMMISSION, purge=data.purge), None)
         self._status = EnvironmentStatus.DECOMMISSIONED
+        await workflow.wait_condition(workflow.all_handlers_finished)  # a retry still writing its audit entry
         await record_status(StatusUpdate(environment_id=environment_id, status=EnvironmentStatus.DECOMMISSIONED, finished_at=workflow.now()))
         return self._status

@@ -4,6 +4,13 @@ The live picture is answered by the `progress` query; the engine database holds 
 after the workflow closes (steps mirror themselves, `record_status` stores every status change).
 Production requests wait durably for the `approve` update (validated: only while waiting) and are
 cancelled when the approval times out. A failed compensation waits for the `retry` update.
+
+A cancel always ends CANCELLED. Each step runs with `WAIT_CANCELLATION_COMPLETED` (its undo must not
+start while it still works), and such a step may still *finish normally* after the cancel reached it
+(it had not heartbeated since) — the SDK then hands back its result and no `CancelledError` is raised.
+So `_through_cancel` catches the cancel itself, passes it on to the activity, remembers it, and the
+loop checks between steps; a step that fails after a cancel (e.g. a hung step timing out) counts as
+cancelled too. Both are new in the command sequence, guarded by `workflow.patched(CANCEL_PATCH)`.
 """
 
 from __future__ import annotations
@@ -30,9 +37,14 @@ with workflow.unsafe.imports_passed_through():
         StepStatus,
     )
     from roadbed.workflows.policies import STEP_POLICIES
-    from roadbed.workflows.saga import Saga, error_info, record_status
+    from roadbed.workflows.saga import Saga, error_info, record_audit, record_status
 
 WORKFLOW_NAME = "ProvisionEnvironmentWorkflow"
+CANCEL_PATCH = "cancel-observed-during-a-step"
+
+
+class _CancelObserved(Exception):
+    """A cancel reached a step that then finished anyway: stop before the next step."""
 
 
 @workflow.defn(name=WORKFLOW_NAME)
@@ -42,6 +54,7 @@ class ProvisionEnvironmentWorkflow:
         self._saga: Saga | None = None
         self._approval: Approval | None = None
         self._awaiting_approval = False
+        self._cancel_observed = False
 
     # -- queries and updates
     @workflow.query(name="progress")
@@ -52,6 +65,7 @@ class ProvisionEnvironmentWorkflow:
     @workflow.update(name="approve")
     async def approve(self, approval: Approval) -> ProvisionProgress:
         self._approval = approval
+        await record_audit(self.progress().environment_id, approval.approver, "environment.approved")
         return self.progress()
 
     @approve.validator
@@ -62,7 +76,7 @@ class ProvisionEnvironmentWorkflow:
     @workflow.update(name="retry")
     async def retry(self, request: CompensationRetry) -> ProvisionProgress:
         assert self._saga is not None
-        self._saga.retry_requested = True
+        await self._saga.accept_retry(request)
         return self.progress()
 
     @retry.validator
@@ -90,15 +104,17 @@ class ProvisionEnvironmentWorkflow:
                 saga.register(current)
                 result = await self._run_step(current, StepInput(provision=data, outputs=outputs))
                 outputs = result.outputs
+                if self._cancel_observed and workflow.patched(CANCEL_PATCH):
+                    raise _CancelObserved
             return await self._finish(data, EnvironmentStatus.SUCCEEDED, outputs, None)
         except ActivityError as failure:
-            if not is_cancelled_exception(failure):
+            if not is_cancelled_exception(failure) and not (self._cancel_observed and workflow.patched(CANCEL_PATCH)):
                 error = error_info(current, failure)
                 return await self._compensate(data, outputs, error, current, EnvironmentStatus.COMPENSATED)
             error = ErrorInfo(step=current.value if current else None, error_class="Cancelled", message="cancelled by request")
             final = EnvironmentStatus.CANCELLED
             saga.cancel_requested = True
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, _CancelObserved):
             error = ErrorInfo(step=current.value if current else None, error_class="Cancelled", message="cancelled by request")
             final = EnvironmentStatus.CANCELLED
             saga.cancel_requested = True
@@ -134,6 +150,7 @@ class ProvisionEnvironmentWorkflow:
 
     async def _finish(self, data: ProvisionInput, status: EnvironmentStatus, outputs: EnvironmentOutputs, error: ErrorInfo | None) -> ProvisionResult:
         assert self._progress is not None
+        await workflow.wait_condition(workflow.all_handlers_finished)  # an update still writing its audit entry
         self._set_status(status)
         self._progress.outputs = outputs
         self._progress.error = error
@@ -155,9 +172,24 @@ class ProvisionEnvironmentWorkflow:
         step = self._step(name)
         step.status = StepStatus.RUNNING
         step.started_at = workflow.now()
-        result: StepResult = await workflow.execute_activity(STEP_ACTIVITIES[name], data, result_type=StepResult, **policy.activity_options())
+        result = await self._through_cancel(workflow.start_activity(STEP_ACTIVITIES[name], data, result_type=StepResult, **policy.activity_options()))
         step.status = StepStatus.SUCCEEDED
         step.attempts = result.attempt
         step.finished_at = workflow.now()
         step.detail = result.detail
         return result
+
+    async def _through_cancel(self, handle: workflow.ActivityHandle[StepResult]) -> StepResult:
+        """Await a step; a workflow cancel meanwhile is passed on to it and remembered, not lost.
+
+        The step then either stops (an `ActivityError` caused by cancellation) or returns normally;
+        either way `run` sees `_cancel_observed` and compensates into CANCELLED."""
+        while True:
+            try:
+                return await asyncio.shield(handle)
+            except asyncio.CancelledError:
+                if handle.cancelled():
+                    raise
+                if not self._cancel_observed:
+                    self._cancel_observed = True
+                    handle.cancel()

@@ -4,6 +4,11 @@ A compensation that keeps failing does not end the workflow: the environment is 
 `FAILED` with the reason and the workflow waits, durably, for a `retry` update once an operator
 has fixed the cause; compensation then resumes where it stopped. Compensation activities are
 shielded from workflow cancellation, so a second cancel cannot leave a half-undone environment.
+
+Operator actions that reach a workflow (approve, retry) are written to the audit log by the workflow
+itself (`record_audit`), since they can be sent to Temporal without passing through the API. The
+call is new in the command sequence, so it sits behind `workflow.patched(AUDIT_PATCH)`: runs started
+before it replay without it.
 """
 
 from __future__ import annotations
@@ -16,11 +21,20 @@ from temporalio import workflow
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from roadbed.activities.contracts import COMPENSATION_ACTIVITIES, RECORD_STATUS, CompensationInput, StatusUpdate, StepResult
-    from roadbed.domain.models import EnvironmentStatus, ErrorInfo, StepName
+    from roadbed.activities.contracts import (
+        COMPENSATION_ACTIVITIES,
+        RECORD_AUDIT,
+        RECORD_STATUS,
+        AuditEntry,
+        CompensationInput,
+        StatusUpdate,
+        StepResult,
+    )
+    from roadbed.domain.models import CompensationRetry, EnvironmentStatus, ErrorInfo, StepName
     from roadbed.workflows.policies import COMPENSATION_POLICIES, RECORD_POLICY
 
 T = TypeVar("T")
+AUDIT_PATCH = "audit-operator-actions-from-workflow"
 
 
 def error_info(step: StepName | None, error: BaseException, prefix: str = "") -> ErrorInfo:
@@ -38,6 +52,20 @@ def error_info(step: StepName | None, error: BaseException, prefix: str = "") ->
 async def record_status(update: StatusUpdate) -> None:
     await workflow.execute_activity(
         RECORD_STATUS, update, start_to_close_timeout=RECORD_POLICY.start_to_close, retry_policy=RECORD_POLICY.retry
+    )
+
+
+async def record_audit(environment_id: str, actor: str, action: str) -> None:
+    """Audit an operator action the workflow accepted, keyed by the update's id (idempotent write).
+
+    Guarded: a run whose history predates the audit step replays without it."""
+    if not workflow.patched(AUDIT_PATCH):
+        return
+    update = workflow.current_update_info()
+    request_id = update.id if update is not None else workflow.info().workflow_id
+    entry = AuditEntry(request_id=request_id, actor=actor, action=action, target=environment_id, at=workflow.now())
+    await workflow.execute_activity(
+        RECORD_AUDIT, entry, start_to_close_timeout=RECORD_POLICY.start_to_close, retry_policy=RECORD_POLICY.retry
     )
 
 
@@ -64,6 +92,11 @@ class Saga:
         self.waiting_for_retry = False
         self.cancel_requested = False
         self.on_step: Callable[[StepName, str], None] = lambda _step, _status: None
+
+    async def accept_retry(self, request: CompensationRetry) -> None:
+        """The `retry` update's body, shared by both workflows: resume compensation, and audit who asked."""
+        self.retry_requested = True
+        await record_audit(self.environment_id, request.requested_by, "environment.compensation_retried")
 
     def register(self, step: StepName) -> None:
         """Called *before* the step runs: a half-done step needs its undo too."""

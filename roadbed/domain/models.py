@@ -2,15 +2,21 @@
 
 Every workflow, activity, query and API body is one of these pydantic models, so the
 pydantic data converter can carry them through Temporal history unchanged.
+
+Payloads ignore fields they do not know: during a rolling upgrade an older worker may decode what
+a newer release wrote (and a replay decodes old histories), so adding a field must never make an
+in-flight workflow fail to decode. Only the API request body, `EnvironmentRequest`, forbids unknown
+fields — a typo there is the user's to hear about (422); where it travels inside a payload
+(`ProvisionInput.request`), its unknown fields are dropped before it is validated.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 
 class EnvironmentName(StrEnum):
@@ -68,7 +74,9 @@ class StepStatus(StrEnum):
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    """Base of the immutable payloads: fields a later release adds are ignored (see the module docstring)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class ResourceRequest(Frozen):
@@ -88,7 +96,9 @@ class ResourceRequest(Frozen):
 
 
 class EnvironmentRequest(Frozen):
-    """What a developer asks for; the body of `POST /v1/environments`."""
+    """What a developer asks for; the body of `POST /v1/environments` — strict: an unknown field is a 422."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     request_id: str | None = Field(default=None, max_length=128)
     service: str
@@ -99,6 +109,13 @@ class EnvironmentRequest(Frozen):
     resources: list[ResourceRequest] = Field(default_factory=list)
 
 
+def _known_request_fields(value: Any) -> Any:
+    """The request as a payload: drop top-level fields this release does not know (a newer one may)."""
+    if isinstance(value, dict):
+        return {key: item for key, item in value.items() if key in EnvironmentRequest.model_fields}
+    return value
+
+
 class ProvisionInput(Frozen):
     """The input of `ProvisionEnvironmentWorkflow`: the accepted request plus its identity.
 
@@ -107,7 +124,7 @@ class ProvisionInput(Frozen):
     """
 
     environment_id: str
-    request: EnvironmentRequest
+    request: Annotated[EnvironmentRequest, BeforeValidator(_known_request_fields)]
     golden_path_version: str
     requested_at: datetime
     requires_approval: bool = False

@@ -1,8 +1,8 @@
 """A worker killed by SIGKILL in the middle of a step: another worker finishes the run, and everything exists exactly once.
 
 The first worker is a real `roadbed worker` subprocess whose infrastructure step hangs on attempt 1
-(`infrastructure:hang:1`: no heartbeats, blocked), so the test can kill it at a known point. The step's
-heartbeat timeout (10 s) lets Temporal retry it on the in-process worker started afterwards, and the
+(`infrastructure:hang:1`: blocked, heartbeating until the kill stops them), so the test can kill it at a known
+point. The step's heartbeat timeout (10 s) lets Temporal retry it on the in-process worker started afterwards, and the
 sticky-queue timeout hands the workflow task over too. Steps are idempotent, so the second attempt adopts
 what the first one may have left behind: one repository, one workspace, one namespace, one Component.
 A second variant arms no failpoint and kills the worker while Terraform works (a half-initialised workspace).
