@@ -15,7 +15,18 @@ from roadbed.metrics.time_to_environment import time_to_environment
 router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=ERROR_RESPONSES)
 
 
-@router.get("/time-to-environment", summary="Time from request to ready environment (successful runs)")
+@router.get(
+    "/time-to-environment",
+    summary="Time from request to ready environment (successful runs)",
+    description=(
+        "`count` and `p50_seconds`/`p90_seconds`/`p99_seconds` are **provisioning time** (`measures`: `provisioning`): "
+        "from the approval to ready for production requests that waited for one, from the request to ready otherwise. "
+        "`approval_wait` has the percentiles of request → approval over the runs that waited (its own `count`); "
+        "`total` has request → ready over every successful run, approval wait included. `failed` counts runs that "
+        "ended without an environment. The same blocks appear per golden path (`by_golden_path`) and per environment "
+        "(`by_environment`)."
+    ),
+)
 async def get_time_to_environment(
     state: State,
     _principal: CurrentPrincipal,

@@ -94,18 +94,20 @@ def tte(
     golden_path: Annotated[str | None, typer.Option("--golden-path")] = None,
     as_json: AsJson = False,
 ) -> None:
-    """Time to environment (successful runs): p50/p90/p99, per golden path."""
+    """Time to environment (successful runs): provisioning p50/p90/p99, approval wait and total apart, per golden path."""
     data = _fetch("/v1/metrics/time-to-environment", {"window_days": window_days, "golden_path": golden_path})
 
     def render(report: dict[str, Any]) -> None:
-        table = Table(title=f"Time to environment — last {window_days} days")
-        for column in ("golden path", "runs", "failed", "p50", "p90", "p99"):
+        table = Table(title=f"Time to environment — last {window_days} days (provisioning excludes the approval wait)")
+        for column in ("golden path", "runs", "failed", "p50", "p90", "p99", "approvals", "approval wait p50", "total p50", "total p90"):
             table.add_column(column)
         rows = [("all", report), *sorted((report.get("by_golden_path") or {}).items())]
         for name, summary in rows:
+            wait, total = summary.get("approval_wait") or {}, summary.get("total") or {}
             table.add_row(
                 name, str(summary.get("count", 0)), str(summary.get("failed", 0)),
                 duration(summary.get("p50_seconds")), duration(summary.get("p90_seconds")), duration(summary.get("p99_seconds")),
+                str(wait.get("count", 0)), duration(wait.get("p50_seconds")), duration(total.get("p50_seconds")), duration(total.get("p90_seconds")),
             )
         console.print(table)
 

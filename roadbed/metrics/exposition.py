@@ -2,7 +2,7 @@
 
 A custom collector (no global registry, nothing computed at import or registration) runs the same
 functions as the JSON reports — DORA (prod, 30 days, organisation and per service), time-to-environment
-(30 days), golden-path adoption, scorecards and the platform SLOs (28 days) — so a dashboard and the API
+(30 days; provisioning, approval wait and total apart), golden-path adoption, scorecards and the platform SLOs (28 days) — so a dashboard and the API
 can never disagree. Undefined figures (null in the API) are *omitted*, not exported as 0 or NaN.
 A section that fails is logged and counted in `roadbed_metrics_collect_errors_total{section}`; the
 others are still exported. Tiers are exported as numbers: 4 elite, 3 high, 2 medium, 1 low.
@@ -112,11 +112,19 @@ class RoadbedCollector:
 
     def _time_to_environment(self, session: Any, now: datetime) -> Iterator[Metric]:
         report = time_to_environment(session, now=now, window_days=30)
-        quantiles = GaugeMetricFamily("roadbed_time_to_environment_seconds", "Time to environment of successful runs, last 30 days.", labels=["quantile"])
-        for quantile, key in (("0.5", "p50_seconds"), ("0.9", "p90_seconds"), ("0.99", "p99_seconds")):
-            if report[key] is not None:
-                quantiles.add_metric([quantile], report[key])
-        yield quantiles
+        for name, part, documentation in (
+            ("roadbed_time_to_environment_seconds", report, "Provisioning time of successful runs (approval wait excluded), last 30 days."),
+            ("roadbed_time_to_environment_approval_wait_seconds", report["approval_wait"], "Request to approval, runs that waited for one, last 30 days."),
+            ("roadbed_time_to_environment_total_seconds", report["total"], "Request to ready (approval wait included), last 30 days."),
+        ):
+            quantiles = GaugeMetricFamily(name, documentation, labels=["quantile"])
+            for quantile, key in (("0.5", "p50_seconds"), ("0.9", "p90_seconds"), ("0.99", "p99_seconds")):
+                if part[key] is not None:
+                    quantiles.add_metric([quantile], part[key])
+            yield quantiles
+        yield GaugeMetricFamily(
+            "roadbed_time_to_environment_approval_waits", "Successful runs that waited for an approval, last 30 days.", value=report["approval_wait"]["count"]
+        )
         runs = GaugeMetricFamily("roadbed_provisioning_runs", "Provisioning runs finished in the last 30 days.", labels=["outcome"])
         runs.add_metric(["succeeded"], report["count"])
         runs.add_metric(["failed"], report["failed"])

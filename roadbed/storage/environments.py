@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select, update
@@ -157,9 +157,17 @@ def record_status(
     outputs: dict[str, Any] | None = None,
     error: dict[str, Any] | None = None,
     finished_at: datetime | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Move an environment to `status`; leaving the live statuses frees the service+environment slot."""
+    """Move an environment to `status`; leaving the live statuses frees the service+environment slot.
+
+    Leaving PENDING_APPROVAL for RUNNING is the approval taking effect: its time (`at`, else now; the workflow
+    records it right after the approve update) goes to `approved_at`, so time-to-environment can tell the human
+    wait from provisioning. Only that transition sets it, so a retried record keeps the first time.
+    """
     row = get_environment(session, environment_id)
+    if row.status == EnvironmentStatus.PENDING_APPROVAL.value and status is EnvironmentStatus.RUNNING and row.approved_at is None:
+        row.approved_at = at or datetime.now(UTC)
     row.status = status.value
     if not status.is_live:
         row.live_key = None

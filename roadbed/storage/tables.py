@@ -58,6 +58,7 @@ class EnvironmentRow(Base):
     created_at: Mapped[datetime]
     ready_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    approved_at: Mapped[datetime | None]  # left PENDING_APPROVAL for RUNNING: splits approval wait from provisioning time
 
 
 class ServiceRow(Base):
