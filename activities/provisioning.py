@@ -8,9 +8,9 @@ from typing import Any
 import yaml
 from temporalio import activity
 
+from roadbed import environment_specs
 from roadbed.activities.base import StepActivities, template_parameters
 from roadbed.activities.contracts import STEP_ACTIVITIES, StepInput, StepResult
-from roadbed import environment_specs
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, ResourceOutputs, StepName
 from roadbed.ports import RepositoryMarker
 from roadbed.rendering.catalog_entities import render_entities
@@ -19,6 +19,7 @@ from roadbed.rendering.monitoring import MonitoringSpec, render_monitoring
 from roadbed.rendering.skeleton import render_output_links, render_repository
 from roadbed.rendering.terraform import module_key, render_root_module
 from roadbed.sealing import unseal_resource
+from roadbed.storage import services
 
 
 def workload_spec(activities: StepActivities, provision: ProvisionInput, outputs: EnvironmentOutputs, version: str | None = None) -> WorkloadSpec:
@@ -51,8 +52,15 @@ class ProvisioningActivities(StepActivities):
             golden_path = self.ports.golden_paths.get(request.golden_path)
             parameters = template_parameters(data.provision, golden_path)
             files = render_repository(golden_path, parameters)
-            marker = RepositoryMarker(service=request.service, team=request.team, golden_path=golden_path.name, golden_path_version=data.provision.golden_path_version)
-            ref = self.ports.repo_host.ensure_repository(request.service, marker, files, f"Create {request.service} from {golden_path.name}@{golden_path.version}")
+            marker = RepositoryMarker(
+                service=request.service, team=request.team, golden_path=golden_path.name, golden_path_version=data.provision.golden_path_version,
+                environments=(request.environment,),
+            )
+            with self.ports.database.transaction() as session:
+                adoptable = services.teams_allowed_to_adopt(session, request.service, request.team)
+            ref = self.ports.repo_host.ensure_repository(
+                request.service, marker, files, f"Create {request.service} from {golden_path.name}@{golden_path.version}", former_teams=adoptable
+            )
             links = render_output_links(
                 golden_path, parameters, {"remoteUrl": ref.url, "repoContentsUrl": f"{ref.url}#main"}, f"component:default/{request.service}"
             )
