@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import yaml
-
 from roadbed.domain.naming import GITOPS_REPOSITORY
 from roadbed.ports import RepoHost, RepositoryMarker
+from roadbed.rendering import plain_yaml
 from roadbed.rendering.manifests import WorkloadSpec, render_argocd_application
 
 GITOPS_MARKER = RepositoryMarker(service=GITOPS_REPOSITORY, team="platform", golden_path="gitops", golden_path_version="1")
@@ -38,11 +37,11 @@ class GitOpsDeployer:
         self._ensure_repo()
         directory = environment_path(spec.namespace)
         changes: dict[str, bytes | None] = {
-            f"{directory}/{i:02d}-{m['kind'].lower()}.yaml": yaml.safe_dump(m, sort_keys=False).encode() for i, m in enumerate(manifests)
+            f"{directory}/{i:02d}-{m['kind'].lower()}.yaml": plain_yaml.dump(m).encode() for i, m in enumerate(manifests)
         }
         changes |= {path: None for path in self._files_under(directory) if path not in changes}
         application = render_argocd_application(spec, self.repo_host.repository_url(GITOPS_REPOSITORY), directory)
-        changes[application_path(spec.namespace)] = yaml.safe_dump(application, sort_keys=False).encode()
+        changes[application_path(spec.namespace)] = plain_yaml.dump(application).encode()
         self.repo_host.commit_files(GITOPS_REPOSITORY, changes, f"Deploy {spec.service} to {spec.namespace}")
         return f"{self.repo_host.repository_url(GITOPS_REPOSITORY)}#{directory}"
 

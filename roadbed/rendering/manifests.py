@@ -15,6 +15,10 @@ from roadbed.domain.models import ResourceOutputs
 from roadbed.golden_paths import KubernetesDefaults
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "roadbed"}
+# `runAsNonRoot` alone makes the kubelet refuse any image whose USER is a name (`nonroot`, `node`): it cannot prove
+# a name is not root. A numeric user and group (65532, distroless' `nonroot`) let every image start as non-root.
+NON_ROOT_ID = 65532
+POD_SECURITY_CONTEXT = {"runAsNonRoot": True, "runAsUser": NON_ROOT_ID, "runAsGroup": NON_ROOT_ID, "fsGroup": NON_ROOT_ID}
 _ENV_KEY = re.compile(r"[^A-Z0-9_]")
 
 
@@ -107,7 +111,7 @@ def render_manifests(spec: WorkloadSpec) -> list[dict[str, Any]]:
             "spec": {
                 "replicas": k8s.replicas,
                 "selector": {"matchLabels": selector},
-                "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
+                "template": {"metadata": {"labels": labels}, "spec": {"securityContext": dict(POD_SECURITY_CONTEXT), "containers": [container]}},
             },
         },
     ]

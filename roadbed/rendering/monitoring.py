@@ -31,6 +31,8 @@ import yaml
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from roadbed.domain.naming import dns_label_problem
+from roadbed.rendering import plain_yaml
+from roadbed.rendering.plain_yaml import PlainSafeDumper
 
 SLO_WINDOW_DAYS_MIN = 7
 SLO_WINDOW_DAYS_MAX = 90
@@ -612,8 +614,8 @@ def _sloth_spec(spec: MonitoringSpec, names: _Names) -> dict[str, Any]:
     }
 
 
-class _BlockStyleSafeDumper(yaml.SafeDumper):
-    """PyYAML's safe dumper, printing multi-line PromQL as `|` blocks so rule files stay reviewable."""
+class _BlockStyleSafeDumper(PlainSafeDumper):
+    """The plain (alias-free) safe dumper, printing multi-line PromQL as `|` blocks so rule files stay reviewable."""
 
 
 def _represent_str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
@@ -625,9 +627,8 @@ _BlockStyleSafeDumper.add_representer(str, _represent_str)
 
 
 def _yaml(document: dict[str, Any]) -> str:
-    # yaml.safe_dump cannot take a Dumper; this one only changes how strings are quoted. The wide line
-    # keeps one-line PromQL and annotations unfolded, as people write them.
-    return yaml.dump(document, Dumper=_BlockStyleSafeDumper, sort_keys=False, allow_unicode=True, width=4096)
+    # The wide line keeps one-line PromQL and annotations unfolded, as people write them.
+    return plain_yaml.dump(document, dumper=_BlockStyleSafeDumper, allow_unicode=True, width=4096)
 
 
 def render_monitoring(spec: MonitoringSpec) -> dict[str, str]:
