@@ -49,11 +49,18 @@ class _CancelObserved(Exception):
 
 @workflow.defn(name=WORKFLOW_NAME)
 class ProvisionEnvironmentWorkflow:
-    def __init__(self) -> None:
-        self._progress: ProvisionProgress | None = None
+    @workflow.init
+    def __init__(self, data: ProvisionInput) -> None:
+        """Built from the input before any update is handled: an approval sent the moment the request was accepted
+        (before the run's first line) finds a workflow already waiting for it, instead of a 409."""
+        self._progress: ProvisionProgress | None = ProvisionProgress(
+            environment_id=data.environment_id,
+            status=EnvironmentStatus.PENDING_APPROVAL if data.requires_approval else EnvironmentStatus.RUNNING,
+            steps=[StepProgress(name=step) for step in STEP_ORDER],
+        )
         self._saga: Saga | None = None
         self._approval: Approval | None = None
-        self._awaiting_approval = False
+        self._awaiting_approval = data.requires_approval
         self._cancel_observed = False
 
     # -- queries and updates
@@ -87,11 +94,6 @@ class ProvisionEnvironmentWorkflow:
     # -- the run
     @workflow.run
     async def run(self, data: ProvisionInput) -> ProvisionResult:
-        self._progress = ProvisionProgress(
-            environment_id=data.environment_id,
-            status=EnvironmentStatus.PENDING_APPROVAL if data.requires_approval else EnvironmentStatus.RUNNING,
-            steps=[StepProgress(name=step) for step in STEP_ORDER],
-        )
         self._saga = saga = Saga(data.environment_id)
         saga.on_step = lambda step, status: setattr(self._step(step), "status", StepStatus(status))
         outputs = EnvironmentOutputs()

@@ -38,6 +38,15 @@ async def test_prod_needs_a_platform_admin_to_approve(api: httpx.AsyncClient, da
     assert again.status_code == 409
 
 
+async def test_an_approval_sent_the_moment_the_request_is_accepted_is_taken(api: httpx.AsyncClient) -> None:
+    """The workflow waits for approval from its first instant (`workflow.init`), not only once its run has begun."""
+    accepted = await asyncio.gather(*(api.post("/v1/environments", json=body(f"eager-{i}", environment="prod")) for i in range(4)))
+    approvals = await asyncio.gather(*(api.post(f"/v1/environments/{r.json()['id']}/approve") for r in accepted))
+    assert [a.status_code for a in approvals] == [202] * 4, [a.text for a in approvals]
+    for response in accepted:
+        assert (await wait_final(api, response.json()["id"]))["status"] == "SUCCEEDED"
+
+
 async def test_cancel_while_pending_approval_and_not_after(api: httpx.AsyncClient) -> None:
     created = (await api.post("/v1/environments", json=body(environment="prod"))).json()
     cancelled = await api.post(f"/v1/environments/{created['id']}/cancel")
