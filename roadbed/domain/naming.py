@@ -1,16 +1,29 @@
-"""Name rules shared by validation, rendering and every adapter.
+"""Name rules shared by validation, rendering and every adapter: one rule, checked at submission.
 
 Services become DNS labels (Kubernetes namespaces and Service objects, hostnames), repository
 names and Backstage entity names, so they must satisfy the strictest of those: a DNS-1123 label
 that also starts with a letter (RFC 1035, as Kubernetes requires for Service names).
+
+Every step derives the same names from them and none shortens one: the namespace (and the modules'
+Terraform names) `<service>-<environment>`, the Terraform resource and catalog entity names
+`<service>-<environment>-<resource>`, all at most 63 characters (Kubernetes and Backstage names; the
+modules' own preconditions say the same). A shortened name in one step and a refusal in another is how
+a long service used to fail halfway, so a name that cannot fit is refused at submission instead
+(`service_name_problem`, `resource_name_problem`), counted with the longest environment so a service
+accepted for dev is accepted for prod and staging too.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
 
+from roadbed.domain.models import EnvironmentName
+
 DNS_LABEL_MAX = 63
+#: The longest environment name: a service's names must fit in every environment it may get.
+LONGEST_ENVIRONMENT = max((e.value for e in EnvironmentName), key=len)
+#: `<service>-<environment>` fits a DNS label in every environment.
+SERVICE_NAME_MAX = DNS_LABEL_MAX - len(f"-{LONGEST_ENVIRONMENT}")
 _DNS_LABEL = re.compile(r"^[a-z]([-a-z0-9]*[a-z0-9])?$")
 
 GITOPS_REPOSITORY = "gitops"
@@ -53,17 +66,39 @@ def reserved_name_problem(service: str) -> str | None:
     return None
 
 
-def namespace_for(service: str, environment: str) -> str:
-    """The Kubernetes namespace of a service's environment, always a valid label.
+def service_name_problem(service: str) -> str | None:
+    """Why `service` cannot name a service (label rule, then the room its derived names need), or None."""
+    if len(service) > SERVICE_NAME_MAX:
+        return (
+            f"must be at most {SERVICE_NAME_MAX} characters (got {len(service)}): '<service>-<environment>' names the "
+            f"Kubernetes namespace and Terraform resources, which allow {DNS_LABEL_MAX} characters, and "
+            f"'-{LONGEST_ENVIRONMENT}' is the longest environment suffix"
+        )
+    return dns_label_problem(service)
 
-    A long service name is cut and given a short hash so two long names never collide.
-    """
-    name = f"{service}-{environment}"
-    if len(name) <= DNS_LABEL_MAX:
-        return name
-    digest = hashlib.sha256(name.encode()).hexdigest()[:8]
-    keep = DNS_LABEL_MAX - len(environment) - len(digest) - 2
-    return f"{service[:keep].rstrip('-')}-{digest}-{environment}"
+
+def resource_name_problem(service: str, name: str) -> str | None:
+    """Why `<service>-<environment>-<name>` cannot name a resource of `service` in every environment, or None."""
+    longest = f"{service}-{LONGEST_ENVIRONMENT}-{name}"
+    if len(longest) <= DNS_LABEL_MAX:
+        return None
+    room = DNS_LABEL_MAX - len(f"{service}-{LONGEST_ENVIRONMENT}-")
+    allowed = f"use at most {room} characters" if room > 0 else "shorten the service name to give it room"
+    return (
+        f"too long for service {service!r}: '<service>-<environment>-<name>' names its Terraform resources and catalog "
+        f"entity, at most {DNS_LABEL_MAX} characters in every environment ({longest!r} has {len(longest)}); {allowed}"
+    )
+
+
+def _derived(name: str) -> str:
+    if problem := dns_label_problem(name):
+        raise ValueError(f"{name!r} {problem}: names are checked at submission and never shortened")
+    return name
+
+
+def namespace_for(service: str, environment: str) -> str:
+    """The Kubernetes namespace of a service's environment, `<service>-<environment>` as every step names it."""
+    return _derived(f"{service}-{environment}")
 
 
 def workflow_id_for(service: str, environment: str, environment_id: str) -> str:
@@ -72,4 +107,5 @@ def workflow_id_for(service: str, environment: str, environment_id: str) -> str:
 
 
 def resource_entity_name(service: str, environment: str, resource_name: str) -> str:
-    return f"{service}-{environment}-{resource_name}"[:DNS_LABEL_MAX].rstrip("-")
+    """The catalog entity of a resource: `<service>-<environment>-<name>`, as its Terraform resources are named."""
+    return _derived(f"{service}-{environment}-{resource_name}")

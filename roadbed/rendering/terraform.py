@@ -12,19 +12,16 @@ runners redact them while the module's other outputs stay readable (`merge_sensi
 
 from __future__ import annotations
 
-import re
 from functools import cache
 from pathlib import Path
 from typing import Any
 
+from roadbed import terraform_variables
 from roadbed.domain.models import ResourceRequest
 
 ROOT_MODULE_FILE = "main.tf.json"
 VARIABLES_FILE = "roadbed.auto.tfvars.json"
 SENSITIVE_SUFFIX = "__sensitive"
-_VARIABLE_BLOCK = re.compile(r'^\s*variable\s+"([A-Za-z_][A-Za-z0-9_-]*)"', re.MULTILINE)
-_BLOCK_START = re.compile(r'^(variable|output|resource|data|module|locals|terraform|provider)\b\s*(?:"([A-Za-z_][A-Za-z0-9_-]*)")?', re.MULTILINE)
-_SENSITIVE_TRUE = re.compile(r"^\s*sensitive\s*=\s*true\b", re.MULTILINE)
 COMMON_VARIABLES = ("name", "service", "environment", "team")
 
 
@@ -32,40 +29,24 @@ def available_resource_types(modules_dir: Path) -> frozenset[str]:
     return frozenset(p.parent.name for p in modules_dir.glob("*/main.tf"))
 
 
-@cache
 def module_variables(module_dir: Path) -> frozenset[str]:
     """Input names a module declares; request settings must be among them."""
-    names: set[str] = set()
-    for tf in module_dir.glob("*.tf"):
-        names.update(_VARIABLE_BLOCK.findall(tf.read_text()))
-    return frozenset(names)
-
-
-def _blocks(module_dir: Path, kind: str) -> dict[str, bool]:
-    """{name: marked `sensitive = true`} of a module's top-level `variable` or `output` blocks.
-
-    A block's text runs to the next top-level block; our modules keep one argument per line."""
-    found: dict[str, bool] = {}
-    for tf in sorted(module_dir.glob("*.tf")):
-        text = tf.read_text()
-        starts = list(_BLOCK_START.finditer(text))
-        for i, start in enumerate(starts):
-            if start.group(1) == kind and start.group(2):
-                body = text[start.end() : starts[i + 1].start() if i + 1 < len(starts) else len(text)]
-                found[start.group(2)] = bool(_SENSITIVE_TRUE.search(body))
-    return found
+    return frozenset(terraform_variables.module_variables(module_dir))
 
 
 @cache
 def sensitive_variables(module_dir: Path) -> frozenset[str]:
     """Inputs the module marks `sensitive = true`: sealed at submission, never stored or shown in clear."""
-    return frozenset(name for name, sensitive in _blocks(module_dir, "variable").items() if sensitive)
+    return frozenset(name for name, variable in terraform_variables.module_variables(module_dir).items() if variable.sensitive)
 
 
 @cache
 def module_outputs(module_dir: Path) -> dict[str, bool]:
     """{output name: sensitive} of a module, in declaration order."""
-    return _blocks(module_dir, "output")
+    return {
+        str(block.label): terraform_variables.block_flag(block, "sensitive", False)
+        for block in terraform_variables.module_blocks(module_dir, "output")
+    }
 
 
 def module_key(resource: ResourceRequest) -> str:

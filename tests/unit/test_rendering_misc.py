@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from roadbed.bundled import bundled_dir
 from roadbed.domain.models import ResourceOutputs, ResourceRequest
 from roadbed.domain.naming import DNS_LABEL_MAX, dns_label_problem, namespace_for, resource_entity_name, workflow_id_for
 from roadbed.golden_paths import KubernetesDefaults
@@ -16,7 +17,6 @@ from roadbed.metrics.percentiles import percentile
 from roadbed.rendering.catalog_entities import ServiceDescription, owner_ref, render_entities
 from roadbed.rendering.manifests import WorkloadSpec, env_key, render_argocd_application, render_manifests
 from roadbed.rendering.terraform import available_resource_types, module_key, module_variables, render_root_module
-from roadbed.bundled import bundled_dir
 
 MODULES = bundled_dir("terraform_modules")
 MALICIOUS = '${file("/etc/passwd")}'
@@ -31,7 +31,7 @@ def render(resources: list[ResourceRequest]) -> tuple[dict[str, Any], dict[str, 
 
 def test_available_resource_types_and_module_variables() -> None:
     assert available_resource_types(MODULES) == {"postgres", "redis", "bucket", "queue"}
-    assert {"name", "service", "environment", "team", "storage_gb", "engine_version", "instance_class"} == module_variables(
+    assert {"name", "service", "environment", "team", "storage_gb", "engine_version", "instance_class", "master_password"} == module_variables(
         MODULES / "postgres"
     )
     assert available_resource_types(Path("/nonexistent")) == frozenset()
@@ -260,37 +260,19 @@ def test_short_namespace_is_service_dash_environment() -> None:
 
 
 @pytest.mark.parametrize("environment", ["dev", "staging", "prod"])
-def test_long_namespaces_stay_valid_labels_and_unique(environment: str) -> None:
-    a = "a" * 40 + "-" + "x" * 22  # 63 chars
-    b = "a" * 40 + "-" + "y" * 22  # same first 46+ chars
-    ns_a, ns_b = namespace_for(a, environment), namespace_for(b, environment)
-    for ns in (ns_a, ns_b):
-        assert len(ns) <= DNS_LABEL_MAX
-        assert dns_label_problem(ns) is None, ns
-        assert ns.endswith(f"-{environment}")
-    assert ns_a != ns_b
-    assert namespace_for(a, environment) == ns_a, "must be deterministic"
-
-
-def test_namespace_boundary_lengths() -> None:
-    exact = "s" * (DNS_LABEL_MAX - len("-prod"))
-    assert namespace_for(exact, "prod") == f"{exact}-prod"
-    over = exact + "t"
-    assert len(namespace_for(over, "prod")) <= DNS_LABEL_MAX
-    assert namespace_for(over, "prod") != namespace_for(exact, "prod")
-
-
-def test_cut_never_leaves_a_double_dash_before_the_hash() -> None:
-    service = "a" * 45 + "-" + "b" * 17  # the cut at 46 chars falls on the dash
-    ns = namespace_for(service, "staging")
-    assert "--" not in ns
-    assert dns_label_problem(ns) is None
+def test_a_namespace_is_never_shortened(environment: str) -> None:
+    """Names are checked at submission (service at most 55 characters), so no step ever cuts one."""
+    exact = "s" * (DNS_LABEL_MAX - len(f"-{environment}"))
+    assert namespace_for(exact, environment) == f"{exact}-{environment}"
+    with pytest.raises(ValueError, match="never shortened"):
+        namespace_for(exact + "t", environment)
 
 
 def test_workflow_id_and_resource_entity_name() -> None:
     assert workflow_id_for("checkout", "dev", "env_1") == "provision/checkout/dev/env_1"
-    long = resource_entity_name("a" * 60, "prod", "main")
-    assert len(long) <= DNS_LABEL_MAX and not long.endswith("-")
+    assert resource_entity_name("checkout", "prod", "main") == "checkout-prod-main"
+    with pytest.raises(ValueError, match="never shortened"):
+        resource_entity_name("a" * 60, "prod", "main")
 
 
 # -- percentiles

@@ -128,7 +128,7 @@ def test_invalid_request_message_summarises_every_field(validator: RequestValida
 @pytest.mark.parametrize(
     ("service", "fragment"),
     [
-        ("a" * 64, "at most 63 characters (got 64)"),
+        ("a" * 64, "at most 55 characters (got 64)"),
         ("Checkout", "DNS-1123"),
         ("checkout_api", "DNS-1123"),
         ("9checkout", "DNS-1123"),
@@ -143,9 +143,10 @@ def test_service_must_be_a_dns_label(validator: RequestValidator, service: str, 
     assert fragment in errors["service"]
 
 
-def test_service_of_exactly_63_characters_is_accepted(validator: RequestValidator) -> None:
-    request, _ = validator.validate(valid_body(service="a" * 63))
-    assert request.service == "a" * 63
+def test_service_of_exactly_55_characters_is_accepted(validator: RequestValidator) -> None:
+    """55 = 63 - len("-staging"): the namespace `<service>-<environment>` fits in every environment."""
+    request, _ = validator.validate(valid_body(service="a" * 55, resources=[]))
+    assert request.service == "a" * 55
 
 
 def test_service_of_wrong_type_is_reported_once(validator: RequestValidator) -> None:
@@ -246,7 +247,7 @@ def test_invalid_golden_path_is_rejected_with_its_problems(tmp_path: Path) -> No
 def test_unknown_resource_setting_is_named_known_setting_passes(validator: RequestValidator) -> None:
     errors = field_errors(validator, valid_body(resources=[{"type": "postgres", "name": "main", "storage_gb": 50, "foo": 1}]))
     assert list(errors) == ["resources.0.foo"]
-    assert "engine_version, instance_class, storage_gb" in errors["resources.0.foo"]
+    assert "engine_version, instance_class, master_password, storage_gb" in errors["resources.0.foo"]
 
 
 def test_common_variables_cannot_be_overridden_as_settings(validator: RequestValidator) -> None:
