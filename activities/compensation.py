@@ -57,7 +57,8 @@ class CompensationActivities(StepActivities):
     @activity.defn(name=COMPENSATION_ACTIVITIES[StepName.KUBERNETES])
     def kubernetes(self, data: CompensationInput) -> StepResult:
         def work() -> str:
-            namespace = namespace_for(data.provision.request.service, data.provision.request.environment)
+            # the namespace it got (older releases shortened long names), else the one every step derives
+            namespace = data.outputs.kubernetes_namespace or namespace_for(data.provision.request.service, data.provision.request.environment)
             self.ports.kubernetes.remove(namespace)
             return f"removed namespace {namespace}"
 

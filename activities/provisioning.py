@@ -40,7 +40,7 @@ class ProvisioningActivities(StepActivities):
     @activity.defn(name=STEP_ACTIVITIES[StepName.VALIDATE])
     def validate(self, data: StepInput) -> StepResult:
         def work() -> tuple[EnvironmentOutputs, str]:
-            request, golden_path = self.ports.validator.validate(data.provision.request.model_dump(exclude_none=True))
+            request, golden_path = self.ports.validator.validate(data.provision.request.model_dump(exclude_none=True), sealed_settings=True)
             return data.outputs, f"golden path {golden_path.name}@{golden_path.version}, {len(request.resources)} resource(s)"
 
         return self._tracked(StepName.VALIDATE, data.provision, work)
