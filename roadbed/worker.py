@@ -13,6 +13,7 @@ from roadbed.activities.compensation import CompensationActivities
 from roadbed.activities.deployment import DeploymentActivities
 from roadbed.activities.provisioning import ProvisioningActivities
 from roadbed.activities.recording import RecordingActivities
+from roadbed.activity_logs import install_activity_log_filter
 from roadbed.adapters.backstage import BackstageCatalog
 from roadbed.adapters.composite_monitoring import CompositeMonitoring, PrometheusRules
 from roadbed.adapters.database_catalog import DatabaseCatalog
@@ -93,6 +94,7 @@ def build_worker(client: Client, settings: Settings, ports: ProvisioningPorts, e
         *RecordingActivities(ports.database).all(),
         *DeploymentActivities(ports).all(),
     ]
+    install_activity_log_filter()  # a permanent step failure: one log line with the reason, traceback at debug
     return Worker(
         client,
         task_queue=settings.task_queue,

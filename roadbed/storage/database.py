@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from roadbed.private_files import create_private_file, private_dir
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+log = logging.getLogger("roadbed.storage")
 
 
 def _enable_sqlite_wal(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
@@ -59,12 +62,24 @@ class Database:
             yield session
 
     def migrate(self) -> None:
-        """Bring the schema to the newest Alembic revision (idempotent; safe at every start)."""
+        """Bring the schema to the newest Alembic revision (idempotent; safe at every start).
+
+        Alembic narrates every run at INFO ("Context impl SQLiteImpl.", "Will assume non-transactional DDL."),
+        which filled every `roadbed up` with noise; its logger is held at WARNING unless someone configured it, and
+        one INFO line of ours says when revisions actually ran. No `fileConfig`: logging stays the caller's.
+        """
+        alembic_log = logging.getLogger("alembic")
+        if alembic_log.level == logging.NOTSET:
+            alembic_log.setLevel(logging.WARNING)
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.engine.begin() as connection:
             config.attributes["connection"] = connection
+            before = MigrationContext.configure(connection).get_current_revision()
             command.upgrade(config, "head")
+            after = MigrationContext.configure(connection).get_current_revision()
+        if after != before:
+            log.info("engine database migrated from revision %s to %s", before or "(empty)", after)
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
