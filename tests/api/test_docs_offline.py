@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest_asyncio
-from roadbed.api.app import create_app
 
+from roadbed.api.app import create_app
 from roadbed.settings import Settings
 
 _ASSET_REFS = re.compile(r"""<(?:script|link)\b[^>]*\b(?:src|href)\s*=\s*["']([^"']+)["']""", re.IGNORECASE)
