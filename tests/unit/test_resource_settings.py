@@ -15,7 +15,7 @@ from roadbed.hcl_expressions import Unevaluable, evaluate, parse_expression
 from roadbed.rendering.terraform import COMMON_VARIABLES
 from roadbed.sealing import SecretBox, seal_request
 from roadbed.settings import Settings
-from roadbed.terraform_variables import check_settings, convert, module_variables, parse_type, unevaluable_rules
+from roadbed.terraform_variables import Validation, Variable, check_settings, convert, module_variables, parse_type, unevaluable_rules
 from roadbed.validation import RequestValidator
 
 MODULES = Path(__file__).resolve().parents[2] / "terraform_modules"
@@ -61,12 +61,10 @@ def test_an_expression_outside_the_subset_is_unevaluable_not_an_error() -> None:
     for text in ("local.limit > 1", "[for x in var.l : x]", "sum(var.l) > 1", "var.l[*].a"):
         with pytest.raises(Unevaluable):
             evaluate(parse_expression(text), {"l": []})
-    variables = module_variables(MODULES / "postgres")
-    weird = variables["storage_gb"].__class__(
-        name="storage_gb", type=variables["storage_gb"].type, validations=(variables["storage_gb"].validations[0].__class__(
-            parse_expression("local.max >= var.storage_gb"), parse_expression('"never shown"')),)
-    )
-    assert check_settings({"storage_gb": weird}, {"storage_gb": -5}, {}) == ({"storage_gb": -5}, [])
+    rule = Validation(parse_expression("local.max >= var.storage_gb"), parse_expression('"never shown"'))
+    storage = Variable("storage_gb", type=parse_type(parse_expression("number")), validations=(rule,))
+    assert check_settings({"storage_gb": storage}, {"storage_gb": -5}, {}) == ({"storage_gb": -5}, [])
+    assert unevaluable_rules({"storage_gb": storage}, {"storage_gb": -5}) == ["storage_gb: local.max is not known here (only var.* is)"]
 
 
 @pytest.mark.parametrize(
