@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import yaml
 from temporalio import activity
 
 from roadbed import environment_specs
@@ -13,6 +12,7 @@ from roadbed.activities.base import StepActivities, template_parameters
 from roadbed.activities.contracts import STEP_ACTIVITIES, StepInput, StepResult
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, ResourceOutputs, StepName
 from roadbed.ports import RepositoryMarker
+from roadbed.rendering import plain_yaml
 from roadbed.rendering.catalog_entities import render_entities
 from roadbed.rendering.manifests import WorkloadSpec, render_manifests
 from roadbed.rendering.monitoring import MonitoringSpec, render_monitoring
@@ -118,7 +118,7 @@ class ProvisioningActivities(StepActivities):
                     repository_url=outputs.repository_url or "", resources=outputs.resources,
                 )
             )
-            document = yaml.safe_dump_all(entities, sort_keys=False).encode()
+            document = plain_yaml.dump_all(entities).encode()
             self.ports.repo_host.commit_files(request.service, {"catalog-info.yaml": document}, "Register in the software catalog")
             refs = self.ports.catalog.register(entities, provision.environment_id)
             return outputs.model_copy(update={"catalog_ref": refs[0]}), f"registered {len(refs)} entities"
