@@ -21,6 +21,7 @@ from roadbed.api.routers import (
     metrics,
     reports,
     services,
+    tokens,
     webhooks,
 )
 from roadbed.api.state import ApiState
@@ -56,6 +57,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     install_audit(app)
     app.add_middleware(BodySizeLimit)
-    for module in (health, environments, services, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports):
+    for module in (health, environments, services, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, tokens):
         app.include_router(module.router)
     return app

@@ -13,10 +13,10 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from filelock import FileLock, Timeout
-
-from roadbed.settings import Settings
+if TYPE_CHECKING:  # the CLI imports this module at start: neither pydantic-settings nor filelock may cost it time
+    from roadbed.settings import Settings
 
 LOCK_FILE = "up.lock"
 API_BACKLOG = 2048  # uvicorn's default
@@ -33,6 +33,8 @@ def data_dir_lock(home: Path) -> Iterator[None]:
     Two `up`s on one data dir would share the Temporal database, the repositories and the Terraform state;
     the second is refused, naming the first's pid so its owner can be found.
     """
+    from filelock import FileLock, Timeout
+
     path = home / LOCK_FILE
     lock = FileLock(path, timeout=0, mode=0o600)  # the data dir is private (roadbed.private_files)
     try:

@@ -6,14 +6,14 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from roadbed.catalog.refs import InvalidRef, parse_ref
-from roadbed.cli.client import call, fail
+from roadbed.cli.client import EXIT_USAGE, call, fail
+from roadbed.cli.output import Output, cell
+from roadbed.cli.usage import Group
 
-app = typer.Typer(help="The software catalog (Backstage entity model).", no_args_is_help=True)
-console = Console()
+app = typer.Typer(help="The software catalog (Backstage entity model).", no_args_is_help=True, cls=Group)
+console = Output()
 
 
 
@@ -42,7 +42,7 @@ def list_(
         table.add_column(column)
     for entity in entities:
         spec, metadata = entity.get("spec") or {}, entity.get("metadata") or {}
-        table.add_row(_ref_of(entity), str(spec.get("type", "")), str(spec.get("owner", "")), str(spec.get("system", "")), str(metadata.get("description", "")))
+        table.add_row(*map(cell, (_ref_of(entity), spec.get("type", ""), spec.get("owner", ""), spec.get("system", ""), metadata.get("description", ""))))
     console.print(table)
 
 
@@ -52,26 +52,28 @@ def show(
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Show one entity and its relations."""
+    from roadbed.catalog.refs import InvalidRef, parse_ref  # the catalog package imports pydantic: not at start-up
+
     try:
         parsed = parse_ref(ref, "component")
     except InvalidRef as exc:
-        raise fail(str(exc), 2) from exc
+        raise fail(str(exc), EXIT_USAGE) from exc
     entity = call("GET", f"/v1/catalog/entities/{parsed.kind}/{parsed.namespace}/{parsed.name}")
     if as_json:
         console.print_json(data=entity)
         return
     metadata, spec = entity.get("metadata") or {}, entity.get("spec") or {}
-    console.print(f"[bold]{_ref_of(entity)}[/]  {metadata.get('title') or ''}", highlight=False)
+    console.print(f"[bold]{cell(_ref_of(entity))}[/]  {cell(metadata.get('title') or '')}", highlight=False)
     if metadata.get("description"):
-        console.print(metadata["description"], highlight=False)
+        console.print(metadata["description"], markup=False, highlight=False)
     for key, value in spec.items():
-        console.print(f"  {key}: {value}", highlight=False)
+        console.print(f"  {key}: {value}", markup=False, highlight=False)
     relations = entity.get("relations") or []
     if relations:
         table = Table("relation")
         table.add_column("target", overflow="fold")
         for relation in relations:
-            table.add_row(relation["type"], relation["targetRef"])
+            table.add_row(cell(relation["type"]), cell(relation["targetRef"]))
         console.print(table)
 
 
@@ -83,4 +85,4 @@ def register(
     content_type = "application/json" if file.suffix.lower() == ".json" else "application/yaml"
     result = call("POST", "/v1/catalog/entities", content=file.read_bytes(), headers={"content-type": content_type})
     for ref in result["refs"]:
-        console.print(f"registered {ref}", highlight=False)
+        console.print(f"registered {ref}", markup=False, highlight=False)

@@ -6,13 +6,15 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from roadbed.cli.client import call
+from roadbed.cli.output import Output, cell, plural
+from roadbed.cli.usage import Group
 
-app = typer.Typer(help="Browse golden paths (templates) and preview what a request would create.", no_args_is_help=True)
-console = Console()
+app = typer.Typer(help="Browse golden paths (templates) and preview what a request would create.", no_args_is_help=True, cls=Group)
+console = Output()
 
 
 @app.command("list")
@@ -26,8 +28,8 @@ def list_(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     for column in ("name", "version", "title", "resources", "status"):
         table.add_column(column)
     for gp in paths:
-        status = "ok" if gp["valid"] else "[red]invalid[/]: " + "; ".join(gp["problems"])
-        table.add_row(gp["name"], gp["version"], gp["title"], ", ".join(gp["resource_types"]), status)
+        status = Text("ok") if gp["valid"] else Text.assemble(("invalid", "red"), ": " + "; ".join(gp["problems"]))
+        table.add_row(cell(gp["name"]), cell(gp["version"]), cell(gp["title"]), cell(", ".join(gp["resource_types"])), status)
     console.print(table)
 
 
@@ -44,8 +46,8 @@ def show(name: str, as_json: Annotated[bool, typer.Option("--json")] = False) ->
         table.add_column(column)
     required = set(detail["parameters"].get("required", []))
     for key, prop in detail["parameters"].get("properties", {}).items():
-        table.add_row(key, str(prop.get("type", "")), json.dumps(prop.get("default")) if "default" in prop else "", "yes" if key in required else "",
-                      prop.get("description") or prop.get("title") or "")
+        table.add_row(cell(key), cell(prop.get("type", "")), cell(json.dumps(prop.get("default")) if "default" in prop else ""), "yes" if key in required else "",
+                      cell(prop.get("description") or prop.get("title") or ""))
     console.print(table)
 
 
@@ -67,11 +69,11 @@ def preview(
     if as_json:
         console.print_json(data=result)
         return
-    files = Table(title=f"repository files ({len(result['files'])})")
+    files = Table(title=plural(len(result["files"]), "repository file"))
     files.add_column("path")
     files.add_column("bytes", justify="right")
     for f in result["files"]:
-        files.add_row(f["path"], str(f["size"]))
+        files.add_row(cell(f["path"]), str(f["size"]))
     console.print(files)
     summary = result["terraform"]["summary"]
     console.print(f"terraform plan: {summary['add']} to add, {summary['change']} to change, {summary['remove']} to destroy", highlight=False)

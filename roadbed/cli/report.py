@@ -7,13 +7,15 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from roadbed.cli.client import call
+from roadbed.cli.output import Output
+from roadbed.cli.usage import Group
 
-app = typer.Typer(help="Reports: DORA, time-to-environment, golden-path adoption, scorecards, platform SLOs.", no_args_is_help=True)
-console = Console()
+app = typer.Typer(help="Reports: DORA, time-to-environment, golden-path adoption, scorecards, platform SLOs (TSV when piped).",
+                  no_args_is_help=True, cls=Group)
+console = Output()
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print the API's JSON instead of a table")]
 Team = Annotated[str | None, typer.Option("--team", help="Only this team's services")]
@@ -120,7 +122,7 @@ def adoption(team: Team = None, as_json: AsJson = False) -> None:
     data = _fetch("/v1/metrics/adoption", {"team": team})
 
     def render(report: dict[str, Any]) -> None:
-        console.print(
+        console.note(
             f"{report['on_golden_path']} of {report['services']} catalog services on a golden path ({percent(report['ratio'])}); "
             f"{report['outdated_template_version']} on an outdated template version",
             highlight=False,
@@ -154,7 +156,7 @@ def scorecards(team: Team = None, as_json: AsJson = False) -> None:
             table.add_row(card["service"], card["team"] or "-", f"{card['score']:.0f}", *("[green]✓[/]" if passed.get(c) else "[red]✗[/]" for c in checks))
         console.print(table)
         if report["by_team"]:
-            console.print("team averages: " + ", ".join(f"{team}={avg}" for team, avg in report["by_team"].items()), highlight=False)
+            console.note("team averages: " + ", ".join(f"{team}={avg}" for team, avg in report["by_team"].items()), highlight=False)
 
     _emit(data, as_json, render)
 

@@ -6,13 +6,14 @@ import json
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from roadbed.cli.client import call
+from roadbed.cli.output import Output, cell
+from roadbed.cli.usage import Group
 
-app = typer.Typer(help="Services and their owning teams.", no_args_is_help=True)
-console = Console()
+app = typer.Typer(help="Services and their owning teams.", no_args_is_help=True, cls=Group)
+console = Output()
 
 
 @app.command("list")
@@ -22,12 +23,12 @@ def list_services(
 ) -> None:
     """Every service with its owning team."""
     rows = call("GET", "/v1/services", params={"team": team} if team else None)
-    if as_json or not console.is_terminal:
-        print(json.dumps(rows, indent=2) if as_json else "\n".join(f"{r['service']}\t{r['team']}" for r in rows))
+    if as_json:
+        console.print_json(data=rows)
         return
     table = Table("service", "team", "former teams", "since")
     for row in rows:
-        table.add_row(row["service"], row["team"], ", ".join(row["former_teams"]) or "-", row["updated_at"])
+        table.add_row(*map(cell, (row["service"], row["team"], ", ".join(row["former_teams"]) or "-", row["updated_at"])))
     console.print(table)
 
 
@@ -44,4 +45,4 @@ def transfer(
 ) -> None:
     """Hand a service, its environments and its catalog entities to another team (owning team or platform-admin)."""
     row = call("POST", f"/v1/services/{service}/transfer", json={"to_team": to})
-    console.print(f"{row['service']} now belongs to team {row['team']}", highlight=False)
+    console.print(f"{row['service']} now belongs to team {row['team']}", markup=False, highlight=False)

@@ -1,76 +1,111 @@
-"""`roadbed tokens create|list|revoke`: API tokens, managed against the data dir directly (no API needed)."""
+"""`roadbed tokens create|list|revoke`: API tokens, through the API (platform-admin, audited).
+
+Going through the API means every change is in the audit trail and lands in the database of the API that
+`ROADBED_API_URL` names, not in whatever data dir this machine has. The one exception is `create --bootstrap`:
+the first platform-admin token, written straight into the data dir's database (only while it has no active
+platform-admin token), for a database that `roadbed up` did not initialise or whose admin tokens were all revoked.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from enum import StrEnum
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from roadbed.auth import Role
-from roadbed.domain.naming import dns_label_problem
-from roadbed.settings import load_settings
-from roadbed.storage import tokens
-from roadbed.storage.database import Database
+from roadbed.cli.client import EXIT_USAGE, call, fail
+from roadbed.cli.output import Output, cell
+from roadbed.cli.usage import Group
 
-app = typer.Typer(help="API tokens: created shown once, stored hashed.", no_args_is_help=True)
-console = Console()
-err_console = Console(stderr=True)
+app = typer.Typer(help="API tokens (platform-admin): shown once when created, stored hashed.", no_args_is_help=True, cls=Group)
+console = Output()
 
 
-def _database() -> Database:
-    database = Database(load_settings().resolved_database_url)
-    database.migrate()
-    return database
+class RoleChoice(StrEnum):
+    """roadbed.auth.Role, without importing the storage layer at start-up."""
+
+    DEVELOPER = "developer"
+    PLATFORM_ADMIN = "platform-admin"
+    VIEWER = "viewer"
+
+
+def _describe(row: dict[str, object]) -> str:
+    teams = row.get("teams") or []
+    return f"{row['id']} ({row['role']}{' for ' + ', '.join(map(str, teams)) if teams else ''})"  # type: ignore[arg-type]
 
 
 @app.command()
 def create(
-    role: Annotated[Role, typer.Option("--role", help="developer, platform-admin or viewer")],
+    role: Annotated[RoleChoice, typer.Option("--role", help="developer, platform-admin or viewer")],
     team: Annotated[list[str] | None, typer.Option("--team", help="Team the token acts for (developer), repeatable")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
+    bootstrap: Annotated[bool, typer.Option("--bootstrap", help="The first platform-admin token, written into the data dir's database "
+                                            "(refused while it has an active platform-admin token)")] = False,
 ) -> None:
-    """Create a token and print it once."""
+    """Create a token and print it once (the last line of the output)."""
+    from roadbed.domain.naming import dns_label_problem
+
     teams = team or []
     bad = [t for t in teams if dns_label_problem(t)]
     if bad:
-        err_console.print(f"[red]error:[/] invalid team name(s): {', '.join(bad)}", highlight=False)
-        raise typer.Exit(1)
-    if role is Role.DEVELOPER and not teams:
-        err_console.print("[red]error:[/] a developer token needs at least one --team", highlight=False)
-        raise typer.Exit(1)
-    database = _database()
-    with database.transaction() as session:
-        row, token = tokens.create_token(session, role.value, teams, datetime.now(UTC), description)
-    console.print(f"created {row.id} ({row.role}{' for ' + ', '.join(row.teams) if row.teams else ''}); the token is shown only now:", highlight=False)
-    print(token)
+        raise fail(f"invalid team name{'s' if len(bad) > 1 else ''}: {', '.join(bad)} (lowercase letters, digits and hyphens)", EXIT_USAGE)
+    if role is RoleChoice.DEVELOPER and not teams:
+        raise fail("a developer token needs at least one --team", EXIT_USAGE)
+    if bootstrap:
+        if role is not RoleChoice.PLATFORM_ADMIN:
+            raise fail("--bootstrap creates a platform-admin token only (--role platform-admin)", EXIT_USAGE)
+        created = _bootstrap(description)
+    else:
+        created = call("POST", "/v1/tokens", json={"role": role.value, "teams": teams, "description": description})
+    console.print(f"created {_describe(created)}; the token is shown only now:", markup=False, highlight=False)
+    console.print(str(created["token"]), markup=False, highlight=False, soft_wrap=True)
+
+
+def _bootstrap(description: str | None) -> dict[str, object]:
+    """Create the first platform-admin token directly in the data dir's database, unless an active one exists."""
+    from datetime import UTC, datetime
+
+    from roadbed.settings import load_settings
+    from roadbed.storage import tokens
+    from roadbed.storage.database import Database
+
+    try:
+        settings = load_settings()
+    except Exception as exc:  # noqa: BLE001 - a bad setting is a one-line reason, not a trace
+        raise fail(f"invalid settings: {exc}") from exc
+    database = Database(settings.resolved_database_url)
+    try:
+        database.migrate()
+        with database.transaction(serialized=True) as session:
+            active = tokens.active_admin_tokens(session)
+            if active:
+                raise fail(f"{settings.resolved_database_url.split(':', 1)[0]} database already has an active platform-admin token "
+                           f"({active[0].id}): use it (ROADBED_TOKEN or {settings.admin_token_file}) with `roadbed tokens create`")
+            row, token = tokens.create_token(session, RoleChoice.PLATFORM_ADMIN.value, [], datetime.now(UTC), description or "bootstrap")
+            return {"id": row.id, "role": row.role, "teams": [], "token": token}
+    finally:
+        database.dispose()
 
 
 @app.command("list")
-def list_() -> None:
-    """List tokens (never their values)."""
-    database = _database()
-    with database.transaction() as session:
-        rows = tokens.list_tokens(session)
+def list_(as_json: Annotated[bool, typer.Option("--json", help="Print the API's JSON (for machines)")] = False) -> None:
+    """List tokens, active and revoked (never their values)."""
+    rows = call("GET", "/v1/tokens")
+    if as_json:
+        console.print_json(data=rows)
+        return
     table = Table()
     table.add_column("id", no_wrap=True, min_width=16)
     for column in ("role", "teams", "created", "revoked", "description"):
         table.add_column(column)
     for row in rows:
-        table.add_row(row.id, row.role, ", ".join(row.teams), row.created_at.isoformat(timespec="seconds"),
-                      row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "", row.description or "")
+        table.add_row(*map(cell, (row["id"], row["role"], ", ".join(row["teams"]), row["created_at"][:19], (row["revoked_at"] or "")[:19], row["description"] or "")))
     console.print(table)
 
 
 @app.command()
 def revoke(token_id: Annotated[str, typer.Argument(metavar="ID")]) -> None:
     """Revoke a token: it stops working at once."""
-    database = _database()
-    with database.transaction() as session:
-        found = tokens.revoke_token(session, token_id, datetime.now(UTC))
-    if not found:
-        err_console.print(f"[red]error:[/] no active token {token_id!r}", highlight=False)
-        raise typer.Exit(1)
-    console.print(f"revoked {token_id}", highlight=False)
+    row = call("DELETE", f"/v1/tokens/{token_id}")
+    console.print(f"revoked {_describe(row)}", markup=False)

@@ -53,3 +53,12 @@ def revoke_token(session: Session, token_id: str, now: datetime) -> bool:
     row.revoked_at = now
     session.flush()
     return True
+
+
+def get_token(session: Session, token_id: str) -> ApiTokenRow | None:
+    return session.get(ApiTokenRow, token_id)
+
+
+def active_admin_tokens(session: Session) -> list[ApiTokenRow]:
+    """Active platform-admin tokens: bootstrapping refuses while one exists, and the last one cannot be revoked."""
+    return list(session.scalars(select(ApiTokenRow).where(ApiTokenRow.role == "platform-admin", ApiTokenRow.revoked_at.is_(None))))

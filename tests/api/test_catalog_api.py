@@ -416,7 +416,6 @@ async def cli_api(app: FastAPI, api: httpx.AsyncClient, monkeypatch: pytest.Monk
 
     monkeypatch.setattr(cli_client, "ApiClient", InProcessClient)
     monkeypatch.setattr(catalog_cli, "console", Console(width=200))
-    monkeypatch.setattr(cli_client, "err_console", Console(width=200, stderr=True))
 
 
 async def test_cli_register_list_and_show(cli_api: None, tmp_path: Path) -> None:
