@@ -58,7 +58,9 @@ def coerce(name: str, text: str, prop: dict[str, Any] | None) -> Any:
         return text
     for kind in kinds:
         try:
-            return _as(kind, text, prop)
+            return _as(name, kind, text, prop)
+        except BadParameter:
+            raise
         except ValueError:
             continue
     raise BadParameter(f"parameter {name} must be {' or '.join(_WORDS.get(k, k) for k in kinds)}, got {text!r}")
@@ -68,7 +70,7 @@ _WORDS = {"integer": "an integer", "number": "a number", "boolean": "true or fal
           "object": "a JSON object", "null": "null"}
 
 
-def _as(kind: str, text: str, prop: dict[str, Any]) -> Any:
+def _as(name: str, kind: str, text: str, prop: dict[str, Any]) -> Any:
     if kind == "integer":
         return int(text.strip())
     if kind == "number":
@@ -88,7 +90,7 @@ def _as(kind: str, text: str, prop: dict[str, Any]) -> Any:
                 raise ValueError(text)
             return value
         items = prop.get("items") if isinstance(prop.get("items"), dict) else None
-        return [coerce("item", part.strip(), items) for part in text.split(",") if part.strip()]
+        return [coerce(f"{name} item", part.strip(), items) for part in text.split(",") if part.strip()]
     if kind == "object":
         value = json.loads(text)
         if not isinstance(value, dict):

@@ -33,14 +33,14 @@ def in_words(items: list[str], last: str = "or") -> str:
 
 def usage_line(exc: Any) -> str:
     """A click error as one line; an invalid choice names the valid ones in plain words."""
-    message = " ".join(exc.format_message().split())
+    message = re.sub(r"'(--?[\w-]+)'", r"\1", " ".join(exc.format_message().split()))  # '--limit' → --limit
     choice = _CHOICE.match(message)
     if choice:
         hint, choices = choice["hint"].replace("'", ""), re.findall(r"'([^']*)'", choice["choices"])
         message = f"{hint} must be {in_words(choices)} (got {choice['value']})"
     ctx = getattr(exc, "ctx", None)
     if ctx is not None and getattr(exc, "exit_code", 1) == 2:
-        message += f" (see `{ctx.command_path} --help`)"
+        message = f"{message.rstrip('.')} (see `{ctx.command_path} --help`)"
     return message
 
 
