@@ -24,6 +24,11 @@ class CatalogLocations(Protocol):
     def location_targets(self) -> list[str]: ...
 
 
+def namespace_of(row: EnvironmentRow) -> str:
+    """The namespace the environment recorded (older environments were named by rules since retired), else the rule's."""
+    return str((row.outputs or {}).get("kubernetes_namespace") or namespace_for(row.service, row.environment))
+
+
 @dataclass(frozen=True)
 class Finding:
     kind: str  # "orphan" or "missing"
@@ -59,9 +64,9 @@ def audit(
     findings += [Finding("missing", "terraform", row.id, f"{row.service}/{row.environment} has resources but no workspace") for row in ready if row.resources and row.id not in workspaces]
 
     namespaces = set(kubernetes.namespaces())
-    live_namespaces = {namespace_for(row.service, row.environment): row for row in live}
+    live_namespaces = {namespace_of(row): row for row in live}
     findings += [Finding("orphan", "kubernetes", ns, "manifests of no live environment") for ns in sorted(namespaces - set(live_namespaces))]
-    findings += [Finding("missing", "kubernetes", namespace_for(r.service, r.environment), f"environment {r.id}") for r in ready if namespace_for(r.service, r.environment) not in namespaces]
+    findings += [Finding("missing", "kubernetes", namespace_of(r), f"environment {r.id}") for r in ready if namespace_of(r) not in namespaces]
 
     owned = {environment_id for _ref, environment_id in entities if environment_id}
     findings += [Finding("orphan", "catalog", ref, f"registered by {env_id}, which is not live") for ref, env_id in sorted(entities) if env_id and env_id not in live_ids]
