@@ -10,6 +10,7 @@ from roadbed.api.audit import install_audit
 from roadbed.api.docs_assets import install_docs
 from roadbed.api.errors import install_error_handlers
 from roadbed.api.limits import BodySizeLimit
+from roadbed.api.portal import install_portal
 from roadbed.api.routers import (
     audit,
     catalog,
@@ -59,4 +60,5 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     for module in (health, environments, services, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, tokens):
         app.include_router(module.router)
+    install_portal(app)  # server-rendered pages; after the API's error handlers, which it wraps for pages
     return app
