@@ -139,8 +139,8 @@ def up() -> None:
             temporal = start_dev_server(settings, settings.home / "temporal.log") if embedded else None
             if temporal is not None:
                 running.callback(stop_process, temporal)
+            console.print(f"Portal           {settings.resolved_api_url}/", highlight=False)
             console.print(f"Roadbed API      {settings.resolved_api_url}  (docs: {settings.resolved_api_url}/docs)", highlight=False)
-            console.print(f"Portal           {settings.resolved_api_url}/docs", highlight=False)
             if temporal is not None:
                 console.print(f"Temporal UI      {settings.temporal_ui_url}", highlight=False)
             console.print(f"Temporal         {settings.resolved_temporal_address}", highlight=False)
