@@ -1,5 +1,5 @@
-"""`python -m roadbed.cli` — the same as the `roadbed` console script."""
+"""`python -m roadbed.cli` — the same as the `roadbed` console script (and named so in help and errors)."""
 
 from roadbed.cli.main import app
 
-app()
+app(prog_name="roadbed")

@@ -81,11 +81,13 @@ def test_up_provisions_survives_restart_and_stops_cleanly(roadbed: RoadbedUp, tm
     created = roadbed.cli("create", "billing", "--team", "payments", "--golden-path", "python-service", "--env", "dev", "--resource", "redis:cache", "--wait")
     assert created.returncode == 0, created.stdout + created.stderr
     assert "succeeded" in created.stdout and "ready" in created.stdout
-    rejected = roadbed.cli("create", "Bad_Name", "--team", "payments", "--golden-path", "python-service", "--env", "qa")
+    rejected = roadbed.cli("create", "Bad_Name", "--team", "payments", "--golden-path", "python-service", "--env", "dev")
     assert rejected.returncode == 1
     lines = rejected.stderr.strip().splitlines()
     assert lines[0].startswith("targets: repo host=local") and len(lines) == 2
-    assert lines[1].startswith("error: HTTP 422") and "service" in lines[1] and "environment" in lines[1]
+    assert lines[1].startswith("error: HTTP 422") and "service" in lines[1]
+    misused = roadbed.cli("create", "billing", "--team", "payments", "--golden-path", "python-service", "--env", "qa")
+    assert misused.returncode == 2 and misused.stderr.strip().splitlines()[1:] == ["error: --env must be dev, staging or prod (got 'qa') (see `roadbed create --help`)"]
     listed = roadbed.cli("list", "--json")
     assert listed.returncode == 0 and {e["service"] for e in json.loads(listed.stdout)} == {"orders", "billing"}
     decommissioned = roadbed.cli("decommission", "billing", "--env", "dev", "--wait")
