@@ -127,3 +127,14 @@ def test_help_documents_the_exit_codes() -> None:
 def test_plurals() -> None:
     assert [plural(n, "environment") for n in (0, 1, 2)] == ["0 environments", "1 environment", "2 environments"]
     assert plural(1, "entry", "entries") == "1 entry" and plural(3, "entry", "entries") == "3 entries"
+
+
+def test_the_cli_choices_match_the_domain() -> None:
+    """The CLI names the choices without importing pydantic; they must stay those the API accepts."""
+    from roadbed.auth import Role
+    from roadbed.cli.environments import Env
+    from roadbed.cli.tokens import RoleChoice
+    from roadbed.domain.models import EnvironmentName
+
+    assert [e.value for e in Env] == [e.value for e in EnvironmentName]
+    assert [r.value for r in RoleChoice] == [r.value for r in Role]
