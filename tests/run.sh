@@ -11,6 +11,7 @@ command -v git >/dev/null || need_apt+=(git)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)  # portal journeys (tests/portal): Playwright drives Debian's chromium
 python3 -c 'import ensurepip, venv' 2>/dev/null || need_apt+=(python3-venv)
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then echo "tests/run.sh: please install: ${need_apt[*]}" >&2; exit 1; fi
