@@ -93,7 +93,7 @@ def wait_for_port(host: str, port: int, timeout: float, process: subprocess.Pope
     raise TransientError(f"nothing is listening on {host}:{port} after {timeout:.0f}s")
 
 
-def _private_child() -> None:
+def dev_server_child_setup() -> None:
     """The dev server's SQLite file holds every workflow history: what it creates is 0600 (umask 077)."""
     os.umask(0o077)
     _die_with_parent()
@@ -118,7 +118,7 @@ def start_dev_server(settings: Settings, log_file: Path, timeout: float = 60.0) 
     private_dir(settings.home)
     with os.fdopen(os.open(log_file, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600), "ab") as log:
         try:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=_private_child)
+            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=dev_server_child_setup)
         except OSError as exc:
             raise StartupError(f"cannot start {DEV_SERVER}: {exc}") from exc
     try:

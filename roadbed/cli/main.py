@@ -156,9 +156,10 @@ def up() -> None:
 @app.command()
 def server() -> None:
     """Run only the embedded Temporal dev server (foreground); a taken port or missing binary is one line, exit 1."""
+    import signal
     import subprocess
 
-    from roadbed.devserver import check_dev_server_can_start, stop_process
+    from roadbed.devserver import check_dev_server_can_start, dev_server_child_setup, stop_process
 
     settings = _settings()
     private_dir(settings.home)
@@ -167,7 +168,10 @@ def server() -> None:
     except StartupError as exc:
         raise fail(str(exc)) from exc
     console.print(f"Temporal {settings.resolved_temporal_address}, UI {settings.temporal_ui_url}", highlight=False)
-    process = subprocess.Popen(command)
+    # Its own session keeps a terminal's Ctrl-C for us, and it dies with us even if we are killed; SIGTERM to our pid
+    # stops it as Ctrl-C does, so a service manager's stop never leaves the dev server running.
+    process = subprocess.Popen(command, start_new_session=True, preexec_fn=dev_server_child_setup)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         code = process.wait()
     except KeyboardInterrupt:
