@@ -25,8 +25,8 @@ from typing import Any
 from temporalio import activity
 from temporalio.exceptions import ApplicationError, CancelledError
 
-from roadbed.activities.contracts import StepResult
 from roadbed import golden_paths
+from roadbed.activities.contracts import StepResult
 from roadbed.domain.errors import PermanentError
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, StepName, StepProgress, StepStatus
 from roadbed.environment_specs import IMAGE_REGISTRY
@@ -137,7 +137,7 @@ class StepActivities:
         started = now()
         running = StepStatus.COMPENSATING if undo else StepStatus.RUNNING
         label = "compensation attempt" if undo else "attempt"
-        self._record(env_id, StepProgress(name=step, status=running, attempts=0 if undo else attempt, started_at=started, detail=f"{label} {attempt}"))
+        self._record(env_id, StepProgress(name=step, compensation=undo, status=running, attempts=0 if undo else attempt, started_at=started, detail=f"{label} {attempt}"))
         heartbeater = Heartbeater()
         try:
             with heartbeater.running():
@@ -147,15 +147,15 @@ class StepActivities:
         except Exception as exc:
             if cancel_requested():
                 note = f"{label} {attempt} cancelled"
-                self._record(env_id, StepProgress(name=step, status=StepStatus.FAILED if not undo else running, attempts=0 if undo else attempt, started_at=started, detail=note))
+                self._record(env_id, StepProgress(name=step, compensation=undo, status=StepStatus.FAILED if not undo else running, attempts=0 if undo else attempt, started_at=started, detail=note))
                 if isinstance(exc, CancelledError):
                     raise
                 raise CancelledError(note) from exc
             permanent = isinstance(exc, PermanentError)
             note = f"{label} {attempt} failed: {exc}" + ("" if permanent else " (retrying)")
             status = StepStatus.FAILED if permanent else running
-            self._record(env_id, StepProgress(name=step, status=status, attempts=0 if undo else attempt, started_at=started, detail=note))
+            self._record(env_id, StepProgress(name=step, compensation=undo, status=status, attempts=0 if undo else attempt, started_at=started, detail=note))
             raise ApplicationError(str(exc), type=type(exc).__name__, non_retryable=permanent) from exc
         done = StepStatus.COMPENSATED if undo else StepStatus.SUCCEEDED
-        self._record(env_id, StepProgress(name=step, status=done, attempts=0 if undo else attempt, started_at=None if undo else started, finished_at=now(), detail=detail))
+        self._record(env_id, StepProgress(name=step, compensation=undo, status=done, attempts=0 if undo else attempt, started_at=None if undo else started, finished_at=now(), detail=detail))
         return StepResult(step=step, attempt=attempt, detail=detail, outputs=outputs)

@@ -11,6 +11,10 @@ from roadbed.sealing import redact_sealed
 from roadbed.storage.tables import EnvironmentRow, StepRow
 
 
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    return (end - start).total_seconds() if start and end else None
+
+
 class StepView(BaseModel):
     name: str
     status: str
@@ -18,6 +22,9 @@ class StepView(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     duration_seconds: float | None = None
+    compensation_started_at: datetime | None = None
+    compensation_finished_at: datetime | None = None
+    compensation_duration_seconds: float | None = None
     detail: str | None = None
 
 
@@ -58,7 +65,10 @@ class EnvironmentView(BaseModel):
                     attempts=s.attempts,
                     started_at=s.started_at,
                     finished_at=s.finished_at,
-                    duration_seconds=(s.finished_at - s.started_at).total_seconds() if s.started_at and s.finished_at else None,
+                    duration_seconds=_seconds(s.started_at, s.finished_at),
+                    compensation_started_at=s.compensation_started_at,
+                    compensation_finished_at=s.compensation_finished_at,
+                    compensation_duration_seconds=_seconds(s.compensation_started_at, s.compensation_finished_at),
                     detail=s.detail,
                 )
                 for s in steps

@@ -151,6 +151,8 @@ class StepProgress(BaseModel):
     started_at: datetime | None = None
     finished_at: datetime | None = None
     detail: str | None = None
+    #: a report of the step's undo: its times are the compensation's own, never the forward run's
+    compensation: bool = False
 
 
 class ErrorInfo(Frozen):

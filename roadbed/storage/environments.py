@@ -143,9 +143,13 @@ def record_step(session: Session, environment_id: str, progress: StepProgress) -
         return
     step.status = progress.status.value
     step.attempts = max(step.attempts, progress.attempts)
-    step.started_at = step.started_at or progress.started_at
-    step.finished_at = progress.finished_at
     step.detail = progress.detail
+    if progress.compensation:  # the undo keeps its own clock; the forward run's times stay
+        step.compensation_started_at = step.compensation_started_at or progress.started_at
+        step.compensation_finished_at = progress.finished_at
+    else:
+        step.started_at = step.started_at or progress.started_at
+        step.finished_at = progress.finished_at
     session.flush()
 
 

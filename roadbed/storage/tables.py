@@ -90,6 +90,9 @@ class StepRow(Base):
     attempts: Mapped[int] = mapped_column(default=0)
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    #: an undo's own times: the forward run's `started_at`/`finished_at` stay as they were
+    compensation_started_at: Mapped[datetime | None]
+    compensation_finished_at: Mapped[datetime | None]
     detail: Mapped[str | None] = mapped_column(Text)
 
 

@@ -188,7 +188,7 @@ def test_forward_reports_never_overwrite_a_compensation(database: Database) -> N
     insert(database, "env_1")
     reports = [
         StepProgress(name=StepName.CATALOG, status=StepStatus.RUNNING, attempts=3, started_at=T0),
-        StepProgress(name=StepName.CATALOG, status=StepStatus.COMPENSATED, attempts=0, finished_at=T0 + timedelta(seconds=9)),
+        StepProgress(name=StepName.CATALOG, status=StepStatus.COMPENSATED, attempts=0, finished_at=T0 + timedelta(seconds=9), compensation=True),
         StepProgress(name=StepName.CATALOG, status=StepStatus.RUNNING, attempts=3, started_at=T0, detail="hung attempt woke up"),
     ]
     for progress in reports:
@@ -361,3 +361,23 @@ def test_find_active_token_and_revocation(database: Database) -> None:
 
 def test_environment_row_has_no_secret_columns() -> None:
     assert "token" not in {c.key for c in EnvironmentRow.__table__.columns}
+
+
+def test_an_undo_keeps_its_own_times_and_the_forward_run_keeps_its_own(database: Database) -> None:
+    """Finding: a 10 ms undo showed 95 s because the compensation's end overwrote the step's finished_at."""
+    insert(database, "env_1")
+    undo_start = T0 + timedelta(seconds=95)
+    reports = [
+        StepProgress(name=StepName.REPOSITORY, status=StepStatus.RUNNING, attempts=1, started_at=T0),
+        StepProgress(name=StepName.REPOSITORY, status=StepStatus.SUCCEEDED, attempts=1, started_at=T0, finished_at=T0 + timedelta(seconds=2)),
+        StepProgress(name=StepName.REPOSITORY, status=StepStatus.COMPENSATING, started_at=undo_start, compensation=True),
+        StepProgress(name=StepName.REPOSITORY, status=StepStatus.COMPENSATED, finished_at=undo_start + timedelta(milliseconds=10), compensation=True),
+    ]
+    for progress in reports:
+        with database.transaction() as session:
+            environments.record_step(session, "env_1", progress)
+    with database.transaction() as session:
+        step = next(s for s in environments.steps_of(session, "env_1") if s.name == "repository")
+    assert (step.started_at, step.finished_at) == (T0, T0 + timedelta(seconds=2))
+    assert (step.compensation_finished_at - step.compensation_started_at) == timedelta(milliseconds=10)
+    assert step.status == "compensated"

@@ -88,6 +88,11 @@ async def test_permanent_fault_compensates_earlier_steps_in_reverse(
     assert await compensations_in_order(client, row.workflow_id) == list(reversed(undone))
     expected = {name: ("compensated" if name in undone else "failed" if name == failing else "succeeded" if name in ran else "pending") for name in names}
     assert {s.name: s.status for s in steps} == expected
+    for step in steps:  # every undo has its own clock, inside the run; the forward run's times are its own
+        if step.name in undone:
+            assert step.compensation_started_at is not None and step.compensation_finished_at is not None
+            assert step.started_at <= step.compensation_started_at <= step.compensation_finished_at
+            assert step.finished_at is None or step.finished_at <= step.compensation_started_at
     assert doctor(settings, database) == []
 
 
