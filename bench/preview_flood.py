@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
+from bench.harness import RoadbedUp  # noqa: E402
 from roadbed.metrics.percentiles import percentile  # noqa: E402
-from tests.e2e.harness import RoadbedUp  # noqa: E402
 
 READS = ["/healthz", "/v1/golden-paths", "/v1/environments"]
 PREVIEW = {

@@ -24,8 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx  # noqa: E402
 
+from bench.harness import KillableRoadbedUp, hanging_in_infrastructure, request, wait_all  # noqa: E402
 from roadbed.metrics.percentiles import percentile  # noqa: E402
-from tests.e2e.test_crash_recovery import KillableRoadbedUp, hanging_in_infrastructure, request, wait_all  # noqa: E402
 
 FINAL = {"SUCCEEDED", "FAILED", "COMPENSATED", "CANCELLED"}
 

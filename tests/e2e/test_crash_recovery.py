@@ -11,106 +11,20 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.harness import RoadbedUp
+from bench.harness import KillableRoadbedUp, hanging_in_infrastructure, request, wait_all
 
 pytestmark = pytest.mark.e2e
 
 SERVICES = [f"crash-{i}" for i in range(6)]
 STEPS = ["validate", "repository", "infrastructure", "kubernetes", "monitoring", "catalog"]
 FINAL = {"SUCCEEDED", "FAILED", "COMPENSATED", "CANCELLED"}
-PORT_CLOSE_SECONDS = 10
-
-
-class KillableRoadbedUp(RoadbedUp):
-    """`RoadbedUp` whose `up` leads its own process group, so the whole tree can be SIGKILLed at once."""
-
-    new_session = True
-
-    def kill_tree(self) -> None:
-        """`kill -9` of `up`'s process group (the dev server is in its own session and dies by PDEATHSIG)."""
-        assert self.process is not None
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-
-    @property
-    def temporal_port(self) -> int:
-        return int(self.env["ROADBED_TEMPORAL_PORT"])
-
-    def wait_port_closed(self, port: int, timeout: float = PORT_CLOSE_SECONDS) -> float:
-        """Seconds until nothing accepts connections on `port`; AssertionError after `timeout`."""
-        started = time.monotonic()
-        while time.monotonic() - started < timeout:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            except OSError:
-                return time.monotonic() - started
-            time.sleep(0.1)
-        raise AssertionError(f"port {port} still open {timeout:.0f} s after `up` was killed: the dev server outlived its parent")
-
-    def dev_servers(self) -> list[int]:
-        """Pids of live dev servers on this data dir's Temporal database (Linux /proc)."""
-        database = str(self.home / "temporal.db").encode()
-        pids = []
-        for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
-            try:
-                if database in cmdline.read_bytes().split(b"\0") and Path(cmdline.parent, "stat").read_text().split(") ")[-1][0] != "Z":
-                    pids.append(int(cmdline.parent.name))
-            except OSError:
-                continue
-        return pids
-
-    def wait_dev_server_gone(self, timeout: float = PORT_CLOSE_SECONDS) -> float:
-        started = time.monotonic()
-        while self.dev_servers():
-            if time.monotonic() - started > timeout:
-                raise AssertionError(
-                    f"dev server {self.dev_servers()} still running {timeout:.0f} s after `up` was killed (PR_SET_PDEATHSIG)"
-                )
-            time.sleep(0.1)
-        return time.monotonic() - started
-
-
-def request(service: str) -> dict[str, Any]:
-    return {
-        "service": service,
-        "team": "payments",
-        "golden_path": "python-service",
-        "environment": "dev",
-        "resources": [{"type": "postgres", "name": "main"}],
-    }
-
-
-def step(environment: dict[str, Any], name: str) -> dict[str, Any]:
-    return next(s for s in environment["steps"] if s["name"] == name)
-
-
-def wait_all(http: httpx.Client, ids: list[str], predicate: Any, timeout: float) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
-    while True:
-        environments = [http.get(f"/v1/environments/{i}").json() for i in ids]
-        if all(predicate(e) for e in environments):
-            return environments
-        if time.monotonic() > deadline:
-            raise AssertionError(
-                "condition not met: "
-                + repr([(e["service"], e["status"], [(s["name"], s["status"], s["attempts"]) for s in e["steps"]]) for e in environments])
-            )
-        time.sleep(0.1)
-
-
-def hanging_in_infrastructure(environment: dict[str, Any]) -> bool:
-    infrastructure = step(environment, "infrastructure")
-    return infrastructure["status"] == "running" and infrastructure["attempts"] == 1
 
 
 def git(*args: str) -> str:

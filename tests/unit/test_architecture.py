@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -69,3 +70,13 @@ def test_import_linter_really_detects_a_broken_contract(tmp_path: Path) -> None:
     result = subprocess.run([*lint_imports_command(), "--config", str(config)], cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     assert result.returncode != 0, result.stdout
     assert "1 broken" in result.stdout
+
+
+def test_bench_never_imports_tests() -> None:
+    """DESIGN.md, "Layout": bench/ prints figures from what Roadbed ships and its own helpers, never from tests/."""
+    offenders = []
+    for path in sorted((REPO_ROOT / "bench").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""] if isinstance(node, ast.ImportFrom) else []
+            offenders += [f"{path.name}: {name}" for name in names if name == "tests" or name.startswith("tests.")]
+    assert not offenders, offenders
