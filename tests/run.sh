@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 need_apt=()
 command -v git >/dev/null || need_apt+=(git)
+command -v curl >/dev/null || need_apt+=(curl)   # the README walkthrough (tests/e2e/test_readme.py)
 command -v promtool >/dev/null || need_apt+=(prometheus)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
