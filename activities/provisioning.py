@@ -11,11 +11,11 @@ from roadbed import environment_specs
 from roadbed.activities.base import StepActivities, template_parameters
 from roadbed.activities.contracts import STEP_ACTIVITIES, StepInput, StepResult
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, ResourceOutputs, StepName
-from roadbed.ports import RepositoryMarker
+from roadbed.domain.specs import MonitoringSpec, RepositoryMarker, WorkloadSpec
 from roadbed.rendering import plain_yaml
 from roadbed.rendering.catalog_entities import render_entities
-from roadbed.rendering.manifests import WorkloadSpec, render_manifests
-from roadbed.rendering.monitoring import MonitoringSpec, render_monitoring
+from roadbed.rendering.manifests import render_manifests
+from roadbed.rendering.monitoring import render_monitoring
 from roadbed.rendering.skeleton import render_output_links, render_repository
 from roadbed.rendering.terraform import module_key, render_root_module
 from roadbed.sealing import unseal_resource

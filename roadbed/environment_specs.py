@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from roadbed.domain.models import EnvironmentRequest, ResourceOutputs
 from roadbed.domain.naming import namespace_for
+from roadbed.domain.specs import MonitoringSpec, WorkloadSpec
 from roadbed.golden_paths import GoldenPath, template_parameters
 from roadbed.rendering.catalog_entities import ServiceDescription
-from roadbed.rendering.manifests import WorkloadSpec
-from roadbed.rendering.monitoring import MonitoringSpec
 
 IMAGE_REGISTRY = "registry.local"
 # The version an environment runs before its first `roadbed deploy`: the golden path's bootstrap image.

@@ -12,39 +12,20 @@ from __future__ import annotations
 import hashlib
 import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import yaml
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from roadbed.domain.errors import NotFound
-from roadbed.rendering.monitoring import SloTarget
+from roadbed.domain.specs import KubernetesDefaults, SloTarget, TemplateStep
 
 SUPPORTED_ACTIONS = re.compile(r"^(fetch:template|fetch:plain|fetch:plain:file|publish:.+|catalog:register|catalog:write|debug:log)$")
 ROADBED_SUPPLIED_PARAMETERS = ("name", "owner", "environment", "repoUrl")
 REPO_HOST_NAME = "localhost"
 
 MAX_TEMPLATE_BYTES = 256 * 1024
-# A small public HTTP server answering 200 on every path at $PORT (Google's GKE quickstart "hello-app").
-DEFAULT_BOOTSTRAP_IMAGE = "us-docker.pkg.dev/google-samples/containers/gke/hello-app:1.0"
 _SEMVER = re.compile(r"^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$")
-
-
-class KubernetesDefaults(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    workload: Literal["service", "worker"] = "service"
-    port: int = Field(default=8000, ge=1, le=65535)
-    replicas: int = Field(default=1, ge=0, le=50)
-    cpu: str = "100m"
-    memory: str = "256Mi"
-    health_path: str = "/healthz"
-    # What the first deploy runs: the service's own image does not exist until its CI publishes one, and a
-    # cluster rollout of a missing image never becomes available. Must answer `health_path` with 200 on
-    # `port` (the workload gets it as $PORT), run as a non-root user and write nothing to its root filesystem.
-    bootstrap_image: str = Field(
-        default=DEFAULT_BOOTSTRAP_IMAGE, min_length=1, pattern=r"^\S+$", validation_alias=AliasChoices("bootstrap_image", "bootstrapImage")
-    )
 
 
 class RoadbedSpec(BaseModel):
@@ -56,15 +37,6 @@ class RoadbedSpec(BaseModel):
     resources: list[str] = Field(default_factory=list)
     kubernetes: KubernetesDefaults = Field(default_factory=KubernetesDefaults)
     slo: SloTarget = Field(default_factory=SloTarget)
-
-
-class TemplateStep(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-    id: str | None = None
-    name: str | None = None
-    action: str
-    input: dict[str, Any] = Field(default_factory=dict)
 
 
 class GoldenPath(BaseModel):

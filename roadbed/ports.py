@@ -8,47 +8,11 @@ Adapters raise only `roadbed.domain.errors` types, with the library error chaine
 
 from __future__ import annotations
 
-import json
 from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from roadbed.rendering.manifests import WorkloadSpec
-
-
-class RepositoryMarker(BaseModel):
-    """Written into every repository Roadbed creates, so a retry can tell its own repo from a stranger's.
-
-    It records the owning team and the environments provisioned from the repository. Adoption needs the
-    marker *and* the same owner (or an owner the service was transferred from): a repository of another team,
-    or without Roadbed's marker, is never written to, archived or deleted. Unknown fields are ignored so a
-    marker written by a newer Roadbed still reads.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    managed_by: str = "roadbed"
-    service: str
-    team: str
-    golden_path: str
-    golden_path_version: str
-    environments: tuple[str, ...] = ()
-
-    def adopts(self, existing: RepositoryMarker | None, former_teams: frozenset[str] = frozenset()) -> bool:
-        """May a request carrying this marker adopt a repository carrying `existing`?"""
-        return (
-            existing is not None
-            and existing.managed_by == "roadbed"
-            and existing.service == self.service
-            and existing.team in {self.team, *former_teams}
-        )
-
-    def merged_into(self, existing: RepositoryMarker) -> RepositoryMarker:
-        """The marker after adoption: this owner, and every environment either marker lists."""
-        return existing.model_copy(update={"team": self.team, "environments": tuple(sorted({*existing.environments, *self.environments}))})
-
-    def to_bytes(self) -> bytes:
-        return (json.dumps(self.model_dump(mode="json"), indent=2, sort_keys=True) + "\n").encode()
+from roadbed.domain.specs import RepositoryMarker, WorkloadSpec
 
 
 class RepositoryRef(BaseModel):

@@ -61,7 +61,8 @@ from github.Repository import Repository
 from urllib3.util import Retry
 
 from roadbed.domain.errors import ConfigurationError, PermanentError, RoadbedError, TransientError
-from roadbed.ports import MARKER_PATH, RepositoryMarker, RepositoryRef
+from roadbed.domain.specs import RepositoryMarker
+from roadbed.ports import MARKER_PATH, RepositoryRef
 
 BRANCH = "main"
 BOOTSTRAP_BRANCH = "roadbed-bootstrap"

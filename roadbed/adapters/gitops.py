@@ -10,9 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from roadbed.domain.naming import GITOPS_REPOSITORY
-from roadbed.ports import RepoHost, RepositoryMarker
+from roadbed.domain.specs import RepositoryMarker, WorkloadSpec
+from roadbed.ports import RepoHost
 from roadbed.rendering import plain_yaml
-from roadbed.rendering.manifests import WorkloadSpec, render_argocd_application
+from roadbed.rendering.manifests import render_argocd_application
 
 GITOPS_MARKER = RepositoryMarker(service=GITOPS_REPOSITORY, team="platform", golden_path="gitops", golden_path_version="1")
 

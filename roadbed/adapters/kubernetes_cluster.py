@@ -46,7 +46,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 
 from roadbed.domain.errors import ConfigurationError, PermanentError, RoadbedError, TransientError
-from roadbed.rendering.manifests import MANAGED_BY, WorkloadSpec
+from roadbed.domain.specs import WorkloadSpec
+from roadbed.rendering.manifests import MANAGED_BY
 from roadbed.settings import Settings
 
 log = logging.getLogger(__name__)

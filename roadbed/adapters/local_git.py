@@ -22,7 +22,8 @@ from dulwich.objects import ZERO_SHA, Blob, Commit
 from dulwich.repo import Repo
 
 from roadbed.domain.errors import PermanentError, TransientError
-from roadbed.ports import MARKER_PATH, RepositoryMarker, RepositoryRef
+from roadbed.domain.specs import RepositoryMarker
+from roadbed.ports import MARKER_PATH, RepositoryRef
 
 BRANCH = b"refs/heads/main"
 AUTHOR = b"Roadbed <roadbed@localhost>"

@@ -9,10 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
-
-from roadbed.domain.models import ResourceOutputs
-from roadbed.golden_paths import KubernetesDefaults
+from roadbed.domain.specs import WorkloadSpec
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "roadbed"}
 # `runAsNonRoot` alone makes the kubelet refuse any image whose USER is a name (`nonroot`, `node`): it cannot prove
@@ -20,21 +17,6 @@ MANAGED_BY = {"app.kubernetes.io/managed-by": "roadbed"}
 NON_ROOT_ID = 65532
 POD_SECURITY_CONTEXT = {"runAsNonRoot": True, "runAsUser": NON_ROOT_ID, "runAsGroup": NON_ROOT_ID, "fsGroup": NON_ROOT_ID}
 _ENV_KEY = re.compile(r"[^A-Z0-9_]")
-
-
-class WorkloadSpec(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    service: str
-    team: str
-    environment: str
-    environment_id: str
-    namespace: str
-    image: str
-    golden_path: str
-    golden_path_version: str
-    kubernetes: KubernetesDefaults
-    resources: dict[str, ResourceOutputs]
 
 
 def env_key(*parts: str) -> str:

@@ -25,17 +25,14 @@ from __future__ import annotations
 import hashlib
 import json
 from fractions import Fraction
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict
 
-from roadbed.domain.naming import dns_label_problem
+from roadbed.domain.specs import SLO_WINDOW_DAYS_MAX, SLO_WINDOW_DAYS_MIN, MonitoringSpec, SloTarget
 from roadbed.rendering import plain_yaml
 from roadbed.rendering.plain_yaml import PlainSafeDumper
-
-SLO_WINDOW_DAYS_MIN = 7
-SLO_WINDOW_DAYS_MAX = 90
 
 #: Short window used by the latency alert and the request-rate panels.
 _RATE_WINDOW = "5m"
@@ -44,65 +41,6 @@ _SLO_NAME = "availability"
 _JOBS_SLO_NAME = "job-success"
 #: How long a freshness breach must last before its alert fires (same filter as the latency alert).
 _THRESHOLD_FOR = "10m"
-
-
-def _dns_label(value: str) -> str:
-    problem = dns_label_problem(value)
-    if problem is not None:
-        raise ValueError(problem)
-    return value
-
-
-#: A value that ends up in PromQL label matchers, YAML and file paths: the DNS-label rule keeps all three
-#: safe without any escaping of our own (quotes, braces, slashes and newlines are impossible).
-DnsLabel = Annotated[str, AfterValidator(_dns_label)]
-
-
-class SloTarget(BaseModel):
-    """What the service promises: an availability objective and optionally a p99 latency bound.
-
-    The objective must leave a budget (below 100 %) and be a realistic service objective (>= 90 %):
-    burn-rate factors above 1/budget would make the page thresholds exceed an error ratio of 1.
-
-    With `sli: jobs` the objective is the share of processed jobs that do not fail; there is no latency
-    bound (`latency_p99_ms` is dropped from the default and refused when given), and
-    `max_job_age_seconds` optionally bounds the age of the last successful job.
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    sli: Literal["http", "jobs"] = Field(default="http", description="http: request success; jobs: job success.")
-    availability: float = Field(default=99.9, ge=90, lt=100, allow_inf_nan=False, description="Percent of good requests (or jobs).")
-    latency_p99_ms: int | None = Field(default=300, gt=0, description="p99 latency bound in ms; None = no latency SLO.")
-    window_days: int = Field(default=30, ge=SLO_WINDOW_DAYS_MIN, le=SLO_WINDOW_DAYS_MAX, description="SLO period.")
-    max_job_age_seconds: int | None = Field(
-        default=None, gt=0, description="jobs only: alert when the last successful job is older than this; None = no alert."
-    )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _fields_of_the_sli(cls, data: Any) -> Any:
-        if not isinstance(data, dict):
-            return data
-        if data.get("sli") == "jobs":
-            if data.get("latency_p99_ms") is not None:
-                raise ValueError("latency_p99_ms applies to sli 'http' only; a jobs SLO has no latency bound")
-            return {**data, "latency_p99_ms": None}
-        if data.get("max_job_age_seconds") is not None:
-            raise ValueError("max_job_age_seconds applies to sli 'jobs' only")
-        return data
-
-
-class MonitoringSpec(BaseModel):
-    """Everything the renderer needs about one service environment."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    service: DnsLabel
-    environment: DnsLabel
-    team: DnsLabel
-    namespace: DnsLabel
-    slo: SloTarget = SloTarget()
 
 
 class BurnRateWindow(BaseModel):

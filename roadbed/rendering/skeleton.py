@@ -14,10 +14,10 @@ from __future__ import annotations
 import fnmatch
 import posixpath
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Protocol
 
 from roadbed.domain.errors import PermanentError
-from roadbed.golden_paths import GoldenPath, TemplateStep
+from roadbed.domain.specs import TemplateStep
 from roadbed.rendering.templating import MAX_RENDERED_BYTES, TemplateRenderError, render_text, render_value
 
 MAX_SKELETON_FILES = 2000
@@ -29,6 +29,16 @@ MAX_RENDERED_FILE_BYTES = MAX_RENDERED_BYTES
 
 MAX_REPOSITORY_BYTES = 20 * 1024 * 1024
 """The most bytes all files of one new repository may add up to (20 MiB): a scaffold, not a dataset."""
+
+
+class GoldenPath(Protocol):
+    """What rendering needs of a loaded golden path (`roadbed.golden_paths.GoldenPath` has it); renderers never import the loader."""
+
+    directory: Path
+    steps: list[TemplateStep]
+    output: dict[str, Any]
+
+    def fetch_steps(self) -> list[TemplateStep]: ...
 
 
 class UnsafeTemplatePath(PermanentError):

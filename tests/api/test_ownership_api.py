@@ -15,7 +15,8 @@ import pytest
 from sqlalchemy import func, select
 
 from roadbed.adapters.local_git import LocalGitRepoHost
-from roadbed.ports import MARKER_PATH, RepositoryMarker
+from roadbed.domain.specs import RepositoryMarker
+from roadbed.ports import MARKER_PATH
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
 from roadbed.storage.tables import AuditRow, CatalogEntityRow, EnvironmentRow, ServiceRow

@@ -16,8 +16,9 @@ from kubernetes.client import ApiClient, Configuration
 from roadbed.adapters.kubernetes_cluster import KubernetesClusterDeployer
 from roadbed.domain.errors import PermanentError
 from roadbed.domain.models import EnvironmentRequest
+from roadbed.domain.specs import DEFAULT_BOOTSTRAP_IMAGE, KubernetesDefaults
 from roadbed.environment_specs import BOOTSTRAP_VERSION, image_for, workload_spec
-from roadbed.golden_paths import DEFAULT_BOOTSTRAP_IMAGE, GoldenPathRegistry, KubernetesDefaults, load_golden_path
+from roadbed.golden_paths import GoldenPathRegistry, load_golden_path
 from roadbed.rendering.manifests import render_manifests
 from roadbed.settings import load_settings
 from tests.fakes.kubernetes import FakeKubernetes

@@ -29,8 +29,8 @@ from roadbed.adapters.local_git import LocalGitRepoHost
 from roadbed.adapters.repository_monitoring import RepositoryMonitoring
 from roadbed.domain.errors import PermanentError, TransientError
 from roadbed.domain.naming import namespace_for
-from roadbed.ports import RepositoryMarker
-from roadbed.rendering.monitoring import MonitoringSpec, SloTarget, dashboard_uid, render_monitoring
+from roadbed.domain.specs import MonitoringSpec, RepositoryMarker, SloTarget
+from roadbed.rendering.monitoring import dashboard_uid, render_monitoring
 from tests.fakes.grafana import FakeGrafana
 from tests.fakes.kubernetes import FakeKubernetes
 

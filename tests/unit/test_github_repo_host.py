@@ -18,7 +18,8 @@ from github import Auth, Github, GithubException, InputGitTreeElement
 
 from roadbed.adapters.github_repo_host import BOOTSTRAP_BRANCH, GitHubRepoHost, git_blob_sha
 from roadbed.domain.errors import ConfigurationError, PermanentError, RoadbedError, TransientError
-from roadbed.ports import MARKER_PATH, RepositoryMarker
+from roadbed.domain.specs import RepositoryMarker
+from roadbed.ports import MARKER_PATH
 from tests.fakes.github import FakeGitHub
 
 GIT = shutil.which("git")

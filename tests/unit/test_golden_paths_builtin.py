@@ -24,12 +24,13 @@ import yaml
 from jsonschema import Draft7Validator
 
 from roadbed.activities.base import template_parameters
-from roadbed.domain.models import EnvironmentRequest, ProvisionInput
-from roadbed.golden_paths import GoldenPath, GoldenPathRegistry
-from roadbed.rendering.manifests import WorkloadSpec, render_manifests
-from roadbed.rendering.monitoring import MonitoringSpec, render_monitoring
-from roadbed.rendering.skeleton import render_repository
 from roadbed.bundled import bundled_dir
+from roadbed.domain.models import EnvironmentRequest, ProvisionInput
+from roadbed.domain.specs import MonitoringSpec, WorkloadSpec
+from roadbed.golden_paths import GoldenPath, GoldenPathRegistry
+from roadbed.rendering.manifests import render_manifests
+from roadbed.rendering.monitoring import render_monitoring
+from roadbed.rendering.skeleton import render_repository
 from roadbed.settings import load_settings
 from roadbed.validation import RequestValidator
 

@@ -14,7 +14,8 @@ import pytest
 
 from roadbed.adapters.grafana import MAX_UID, GrafanaDashboards, folder_uid
 from roadbed.domain.errors import ConfigurationError, PermanentError, RoadbedError, TransientError
-from roadbed.rendering.monitoring import MonitoringSpec, dashboard_uid, render_monitoring
+from roadbed.domain.specs import MonitoringSpec
+from roadbed.rendering.monitoring import dashboard_uid, render_monitoring
 from tests.fakes.grafana import FakeGrafana
 
 TOKEN = "glsa_roadbed_test_token_never_logged_9f8e7d"

@@ -17,8 +17,8 @@ from kubernetes.dynamic import DynamicClient
 from roadbed.adapters.kubernetes_cluster import KubernetesClusterDeployer, load_configuration, rollout_state, translate_api_exception
 from roadbed.domain.errors import ConfigurationError, PermanentError, TransientError
 from roadbed.domain.models import ResourceOutputs
-from roadbed.golden_paths import KubernetesDefaults
-from roadbed.rendering.manifests import WorkloadSpec, render_manifests
+from roadbed.domain.specs import KubernetesDefaults, WorkloadSpec
+from roadbed.rendering.manifests import render_manifests
 from roadbed.settings import load_settings
 from tests.fakes.kubernetes import FakeKubernetes
 

@@ -12,7 +12,8 @@ import pytest
 
 from roadbed.adapters.local_git import LocalGitRepoHost
 from roadbed.domain.errors import PermanentError
-from roadbed.ports import MARKER_PATH, RepositoryMarker
+from roadbed.domain.specs import RepositoryMarker
+from roadbed.ports import MARKER_PATH
 
 GIT = shutil.which("git")
 pytestmark = pytest.mark.skipif(GIT is None, reason="the git binary is needed to check the repositories")

@@ -12,10 +12,10 @@ import pytest
 from roadbed.bundled import bundled_dir
 from roadbed.domain.models import ResourceOutputs, ResourceRequest
 from roadbed.domain.naming import DNS_LABEL_MAX, dns_label_problem, namespace_for, resource_entity_name, workflow_id_for
-from roadbed.golden_paths import KubernetesDefaults
+from roadbed.domain.specs import KubernetesDefaults, WorkloadSpec
 from roadbed.metrics.percentiles import percentile
 from roadbed.rendering.catalog_entities import ServiceDescription, owner_ref, render_entities
-from roadbed.rendering.manifests import WorkloadSpec, env_key, render_argocd_application, render_manifests
+from roadbed.rendering.manifests import env_key, render_argocd_application, render_manifests
 from roadbed.rendering.terraform import available_resource_types, module_key, module_variables, render_root_module
 
 MODULES = bundled_dir("terraform_modules")

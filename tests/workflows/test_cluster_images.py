@@ -17,7 +17,7 @@ from temporalio.client import Client
 from roadbed.deployments import Deployments
 from roadbed.domain.errors import InvalidRequest
 from roadbed.domain.models import DeployResult, ProvisionResult
-from roadbed.golden_paths import DEFAULT_BOOTSTRAP_IMAGE
+from roadbed.domain.specs import DEFAULT_BOOTSTRAP_IMAGE
 from roadbed.settings import Settings, load_settings
 from roadbed.storage.database import Database
 from roadbed.submission import EnvironmentSubmitter

@@ -9,7 +9,7 @@ import pytest
 from temporalio.client import Client
 
 from roadbed.domain.models import ProvisionResult
-from roadbed.golden_paths import DEFAULT_BOOTSTRAP_IMAGE
+from roadbed.domain.specs import DEFAULT_BOOTSTRAP_IMAGE
 from roadbed.lifecycle import EnvironmentLifecycle
 from roadbed.settings import Settings, load_settings
 from roadbed.storage.database import Database
