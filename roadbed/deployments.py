@@ -13,14 +13,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from roadbed.domain.errors import Conflict, FieldError, InvalidRequest, NotFound, TransientError
 from roadbed.domain.models import DeployInput, DeployResult, EnvironmentOutputs, EnvironmentStatus
+from roadbed.domain.workflow_names import DEPLOY_WORKFLOW
 from roadbed.environment_specs import BOOTSTRAP_VERSION
 from roadbed.storage import environments
 from roadbed.storage.database import Database
 from roadbed.storage.tables import EnvironmentRow
 from roadbed.submission import provision_input_of
 from roadbed.temporal import search_attributes_for
-
-DEPLOY_WORKFLOW = "DeployServiceWorkflow"
 
 
 def deployment_workflow_id(service: str, environment: str, deployment_id: str) -> str:

@@ -15,13 +15,13 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from roadbed.domain.errors import Conflict, TransientError
 from roadbed.domain.models import Approval, CompensationRetry, DecommissionInput, EnvironmentOutputs, EnvironmentStatus
+from roadbed.domain.workflow_names import DECOMMISSION_WORKFLOW
 from roadbed.storage import environments
 from roadbed.storage.database import Database
 from roadbed.storage.tables import EnvironmentRow
 from roadbed.submission import provision_input_of
 from roadbed.temporal import search_attributes_for
 
-DECOMMISSION_WORKFLOW = "DecommissionEnvironmentWorkflow"
 CANCELLABLE = {EnvironmentStatus.PENDING_APPROVAL.value, EnvironmentStatus.RUNNING.value}
 
 

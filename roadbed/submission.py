@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 from roadbed.domain.errors import Conflict, TransientError
 from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus, ProvisionInput
 from roadbed.domain.naming import workflow_id_for
+from roadbed.domain.workflow_names import PROVISION_WORKFLOW
 from roadbed.rendering.catalog_entities import owner_ref, planned_entity_refs
 from roadbed.sealing import SecretBox, seal_request, secret_key_file, unseal_request
 from roadbed.settings import Settings
@@ -29,8 +30,6 @@ from roadbed.storage.database import Database
 from roadbed.storage.tables import EnvironmentRow
 from roadbed.temporal import search_attributes_for
 from roadbed.validation import RequestValidator
-
-PROVISION_WORKFLOW = "ProvisionEnvironmentWorkflow"
 
 
 def new_environment_id() -> str:

@@ -12,9 +12,10 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from roadbed.activities.contracts import CompensationInput, StatusUpdate, UndoReason
     from roadbed.domain.models import COMPENSABLE_STEPS, CompensationRetry, DecommissionInput, EnvironmentStatus
+    from roadbed.domain.workflow_names import DECOMMISSION_WORKFLOW
     from roadbed.workflows.saga import Saga, record_status
 
-WORKFLOW_NAME = "DecommissionEnvironmentWorkflow"
+WORKFLOW_NAME = DECOMMISSION_WORKFLOW
 
 
 @workflow.defn(name=WORKFLOW_NAME)

@@ -6,19 +6,17 @@ what DORA's four keys are computed from.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from temporalio import workflow
-from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from roadbed.activities.contracts import DEPLOY_RECORD, DEPLOY_ROLLOUT, DeploymentRecord, RolloutInput
     from roadbed.domain.models import DeployInput, DeployResult, ErrorInfo, StepName
-    from roadbed.workflows.policies import RECORD_POLICY, STEP_POLICIES
+    from roadbed.domain.workflow_names import DEPLOY_WORKFLOW
+    from roadbed.workflows.policies import DEPLOY_ROLLOUT_RETRY, RECORD_POLICY, STEP_POLICIES
     from roadbed.workflows.saga import error_info
 
-WORKFLOW_NAME = "DeployServiceWorkflow"
+WORKFLOW_NAME = DEPLOY_WORKFLOW
 ROLLOUT = STEP_POLICIES[StepName.KUBERNETES]
 
 
@@ -63,5 +61,5 @@ class DeployServiceWorkflow:
             RolloutInput(deploy=data, version=version),
             start_to_close_timeout=ROLLOUT.start_to_close,
             heartbeat_timeout=ROLLOUT.heartbeat,
-            retry_policy=RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=3),
+            retry_policy=DEPLOY_ROLLOUT_RETRY,
         )

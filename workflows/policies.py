@@ -67,3 +67,6 @@ COMPENSATION_POLICIES: dict[StepName, StepPolicy] = {
 RECORD_POLICY = StepPolicy(
     timedelta(seconds=30), RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=30))
 )
+
+# A rollout is retried a few times only: each attempt waits for a whole rollout, and a failed one is rolled back.
+DEPLOY_ROLLOUT_RETRY = RetryPolicy(initial_interval=timedelta(seconds=1), maximum_interval=timedelta(seconds=10), maximum_attempts=3)

@@ -36,10 +36,11 @@ with workflow.unsafe.imports_passed_through():
         StepProgress,
         StepStatus,
     )
+    from roadbed.domain.workflow_names import PROVISION_WORKFLOW
     from roadbed.workflows.policies import STEP_POLICIES
     from roadbed.workflows.saga import Saga, error_info, record_audit, record_status
 
-WORKFLOW_NAME = "ProvisionEnvironmentWorkflow"
+WORKFLOW_NAME = PROVISION_WORKFLOW
 CANCEL_PATCH = "cancel-observed-during-a-step"
 
 
