@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from roadbed.sealing import redact_sealed
@@ -100,3 +102,45 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in {401: "Missing or invalid token", 403: "Outside the token's teams or role", 404: "Not found", 422: "Invalid input"}.items()
 }
+
+
+# -- request bodies the handlers parse themselves
+#
+# `POST /v1/environments` and the preview read their raw body (400 for malformed JSON, 422 naming every field through
+# the request validator), so FastAPI does not see a body model. The document still describes the body: the model
+# generates its schema into `components/schemas` (with its nested models), and the operation refers to it there,
+# so every `$ref` resolves from the document's root.
+
+#: Models documented as request bodies without being FastAPI body parameters; `install_openapi` adds their schemas.
+DOCUMENTED_BODIES: list[type[BaseModel]] = []
+
+
+def documented_body(model: type[BaseModel]) -> dict[str, Any]:
+    """`openapi_extra` for an operation whose handler parses `model` from the raw body itself."""
+    if model not in DOCUMENTED_BODIES:
+        DOCUMENTED_BODIES.append(model)
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def add_documented_bodies(document: dict[str, Any]) -> dict[str, Any]:
+    """Put each documented body's schema, and the models it nests, into the document's components."""
+    components = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in DOCUMENTED_BODIES:
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for name, definition in [*schema.pop("$defs", {}).items(), (model.__name__, schema)]:
+            if components.setdefault(name, definition) != definition:
+                raise RuntimeError(f"two different schemas are both named {name!r} in the OpenAPI components")
+    return document
+
+
+def install_openapi(app: FastAPI) -> None:
+    """`app.openapi()` with the documented bodies merged into the generated document (once; FastAPI caches it)."""
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = add_documented_bodies(generate())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

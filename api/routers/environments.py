@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 
 from roadbed.api.deps import CurrentPrincipal, State, require_team
 from roadbed.api.errors import ApiError
-from roadbed.api.schemas import ERROR_RESPONSES, ApprovalBody, EnvironmentView
+from roadbed.api.schemas import ERROR_RESPONSES, ApprovalBody, EnvironmentView, documented_body
 from roadbed.api.state import ApiState
 from roadbed.auth import Principal, Role
 from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus
@@ -45,14 +45,14 @@ def _view(database: Database, environment_id: str) -> EnvironmentView:
     status_code=202,
     response_model=EnvironmentView,
     summary="Request an environment",
-    openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": EnvironmentRequest.model_json_schema()}}}},
+    openapi_extra=documented_body(EnvironmentRequest),
     responses={409: {"description": "A live environment exists for this service and environment, or request_id reuse with another body"}},
 )
 async def create_environment(request: Request, state: State, principal: CurrentPrincipal) -> JSONResponse:
     raw = await read_json_body(request)
     if isinstance(raw, dict) and isinstance(raw.get("team"), str):
         require_team(principal, raw["team"])
-    elif principal.role.value == "viewer":
+    elif principal.role is Role.VIEWER:
         raise ApiError(403, "forbidden", "viewer tokens are read-only")
     submitter = await state.submitter()
     row, created = await submitter.submit(raw)

@@ -11,11 +11,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+
 from roadbed.api.deps import CurrentPrincipal, State, require_team
 from roadbed.api.errors import ApiError
 from roadbed.api.routers.environments import read_json_body
-from roadbed.api.schemas import ERROR_RESPONSES
-
+from roadbed.api.schemas import ERROR_RESPONSES, documented_body
 from roadbed.auth import Role
 from roadbed.domain.models import EnvironmentRequest
 from roadbed.preview import Preview, PreviewPool, PreviewsBusy, preview
@@ -41,7 +41,7 @@ async def get_golden_path(name: str, state: State, _principal: CurrentPrincipal)
 
 
 @router.post("/{name}/preview", summary="Render a request without provisioning anything", response_model=Preview,
-             openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": EnvironmentRequest.model_json_schema()}}}})
+             openapi_extra=documented_body(EnvironmentRequest))
 async def preview_golden_path(name: str, request: Request, state: State, principal: CurrentPrincipal) -> Preview:
     if principal.role is Role.VIEWER:
         raise ApiError(403, "forbidden", f"token {principal.token_id} (viewer) may not preview: previews act for a team")
