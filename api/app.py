@@ -21,6 +21,7 @@ from roadbed.api.routers import (
     health,
     metrics,
     reports,
+    search,
     services,
     tokens,
     webhooks,
@@ -58,7 +59,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     install_audit(app)
     app.add_middleware(BodySizeLimit)
-    for module in (health, environments, services, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, tokens):
+    for module in (health, environments, services, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, search, tokens):
         app.include_router(module.router)
     install_portal(app)  # server-rendered pages; after the API's error handlers, which it wraps for pages
     return app

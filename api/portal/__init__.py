@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from roadbed.api.errors import ApiError
-from roadbed.api.portal import router_create, router_pages
+from roadbed.api.portal import router_catalog, router_create, router_pages, router_reports, router_search
 from roadbed.api.portal.csrf import CsrfRefused
 from roadbed.api.portal.sessions import SignInRequired, login_url
 from roadbed.api.portal.views import error_page
@@ -52,6 +52,9 @@ def install_portal(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="portal-static")
     app.include_router(router_pages.router)
     app.include_router(router_create.router)
+    app.include_router(router_catalog.router)
+    app.include_router(router_reports.router)
+    app.include_router(router_search.router)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(_request: Request, exc: SignInRequired) -> Response:
