@@ -30,6 +30,8 @@ from roadbed.ports import KubernetesDeployer, RepoHost
 from roadbed.sealing import SecretBox, secret_key_file
 from roadbed.settings import KubernetesTarget, RepoHostTarget, Settings
 from roadbed.storage.database import Database
+from roadbed.techdocs import service as techdocs
+from roadbed.techdocs.trigger import BuildDocsOnRegister
 from roadbed.validation import RequestValidator
 from roadbed.workflows.decommission import DecommissionEnvironmentWorkflow
 from roadbed.workflows.deploy import DeployServiceWorkflow
@@ -75,10 +77,11 @@ def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
         infrastructure=runner_for(settings),
         kubernetes=kubernetes,
         monitoring=CompositeMonitoring(RepositoryMonitoring(repo_host), grafana=grafana, prometheus_rules=prometheus_rules),
-        catalog=(
+        catalog=BuildDocsOnRegister(  # the catalog step's registration also queues TechDocs builds (roadbed.techdocs.trigger)
             BackstageCatalog(database, settings.backstage_url, settings.backstage_token.get_secret_value() if settings.backstage_token else "")
             if settings.backstage_url
-            else DatabaseCatalog(database)
+            else DatabaseCatalog(database),
+            techdocs.for_settings(settings, database, repo_host),
         ),
         terraform_modules_dir=settings.terraform_modules_dir,
         failpoints=Failpoints(settings.failpoints),

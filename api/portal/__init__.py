@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from roadbed.api.errors import ApiError
 from roadbed.api.portal import router_catalog, router_create, router_pages, router_reports, router_search
 from roadbed.api.portal.csrf import CsrfRefused
+from roadbed.api.portal.router_docs import install_techdocs
 from roadbed.api.portal.sessions import SignInRequired, login_url
 from roadbed.api.portal.views import error_page
 from roadbed.domain.errors import Conflict, Forbidden, InvalidRequest, NotFound, RoadbedError, TransientError
@@ -55,6 +56,7 @@ def install_portal(app: FastAPI) -> None:
     app.include_router(router_catalog.router)
     app.include_router(router_reports.router)
     app.include_router(router_search.router)
+    install_techdocs(app)  # /v1/techdocs builds and the /docs/{namespace}/{kind}/{name}/ pages
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(_request: Request, exc: SignInRequired) -> Response:

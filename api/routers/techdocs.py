@@ -1,0 +1,70 @@
+"""`/v1/techdocs/{namespace}/{kind}/{name}/build`: rebuild an entity's TechDocs now (202), or read its last build."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from roadbed.api.deps import CurrentPrincipal, State, require_team
+from roadbed.api.errors import ApiError
+from roadbed.api.schemas import ERROR_RESPONSES
+from roadbed.auth import Principal, Role
+from roadbed.catalog.refs import InvalidRef, parse_ref
+from roadbed.storage import catalog
+from roadbed.techdocs.service import TechDocs, for_settings, has_docs
+from roadbed.techdocs.store import DocsKey
+
+router = APIRouter(prefix="/v1/techdocs", tags=["techdocs"], responses=ERROR_RESPONSES)
+
+
+def techdocs_of(request: Request) -> TechDocs:
+    """One TechDocs (and build pool) per app, made on first use."""
+    found = getattr(request.app.state, "techdocs", None)
+    if found is None:
+        state = request.app.state.roadbed
+        found = request.app.state.techdocs = for_settings(state.settings, state.database)
+    return found
+
+
+def authorize_build(principal: Principal, owner: str | None) -> None:
+    """Developers of the owning team, or platform-admins; viewers never."""
+    try:
+        team = parse_ref(owner or "", "group").name if owner else ""
+    except InvalidRef:
+        team = ""
+    if not team:
+        if principal.role is not Role.PLATFORM_ADMIN:
+            raise ApiError(403, "forbidden", f"token {principal.token_id} may not rebuild docs of an entity without an owning group")
+        return
+    require_team(principal, team)
+
+
+@router.post("/{namespace}/{kind}/{name}/build", status_code=202, summary="Rebuild the entity's TechDocs now")
+async def request_build(namespace: str, kind: str, name: str, request: Request, state: State, principal: CurrentPrincipal) -> JSONResponse:
+    key = DocsKey.of(namespace, kind, name)
+    techdocs = techdocs_of(request)
+
+    def queue() -> dict[str, Any]:
+        with state.database.transaction() as session:
+            row = catalog.get_entity(session, key.kind, key.namespace, key.name)
+            owner, body = row.owner, row.body
+        authorize_build(principal, owner)
+        if not has_docs(body):
+            raise ApiError(422, "no_techdocs", f"{key.ref} has no backstage.io/techdocs-ref annotation")
+        techdocs.request(key)
+        return {"ref": key.ref, "url": key.url, "status": techdocs.status(key)}
+
+    return JSONResponse(await asyncio.to_thread(queue), status_code=202)
+
+
+@router.get("/{namespace}/{kind}/{name}/build", summary="The entity's last TechDocs build")
+async def build_status(namespace: str, kind: str, name: str, request: Request, state: State, _principal: CurrentPrincipal) -> dict[str, Any]:
+    """`{"built_at", "commit", "pages", "state", "error"?}`: `built_at`, `commit` and `pages` describe the published site."""
+    key = DocsKey.of(namespace, kind, name)
+    found = await asyncio.to_thread(techdocs_of(request).status, key)
+    if found is None:
+        raise ApiError(404, "not_found", f"no TechDocs build for {key.ref}")
+    return found

@@ -1,0 +1,204 @@
+"""TechDocs for catalog entities: which repository an entity's docs come from, building them out of the request
+path (a small bounded pool, one build per entity at a time), and recording every outcome.
+
+An entity is built when it carries `backstage.io/techdocs-ref: dir:.` and its `backstage.io/source-location` is a
+repository of the configured repo host (the one Roadbed created for it); anything else is recorded as the build's
+error, never fetched. A build failure never raises out of `request` or the pool: it is the status's `error`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from roadbed.domain.errors import NotFound, RoadbedError
+from roadbed.ports import RepoHost
+from roadbed.settings import RepoHostTarget, Settings
+from roadbed.storage import catalog
+from roadbed.storage.database import Database
+from roadbed.techdocs import store
+from roadbed.techdocs.builder import BuildFailed, BuiltSite, Limits, build_site
+from roadbed.techdocs.config import UnsafeConfig
+from roadbed.techdocs.store import DocsKey
+
+log = logging.getLogger("roadbed.techdocs")
+TECHDOCS_REF = "backstage.io/techdocs-ref"
+SOURCE_LOCATION = "backstage.io/source-location"
+BUILD_WORKERS = 2
+
+
+def has_docs(entity: dict[str, Any]) -> bool:
+    return bool(((entity.get("metadata") or {}).get("annotations") or {}).get(TECHDOCS_REF))
+
+
+def key_of(entity: dict[str, Any]) -> DocsKey:
+    metadata = entity.get("metadata") or {}
+    return DocsKey.of(metadata.get("namespace") or "default", str(entity.get("kind", "")), str(metadata.get("name", "")))
+
+
+def repository_of(entity: dict[str, Any], host: RepoHost) -> str:
+    """The repo host's repository holding the entity's docs, or `BuildFailed` saying why there is none."""
+    annotations = (entity.get("metadata") or {}).get("annotations") or {}
+    ref = str(annotations.get(TECHDOCS_REF) or "")
+    if ref.rstrip("/") not in ("dir:.", "dir:"):
+        raise BuildFailed(f"{TECHDOCS_REF} {ref[:100]!r} is not supported: Roadbed builds docs kept beside the entity (dir:.)")
+    name = str((entity.get("metadata") or {}).get("name", ""))
+    location = str(annotations.get(SOURCE_LOCATION) or "").removeprefix("url:").split("#", 1)[0].rstrip("/")
+    if name not in host.list_repositories() or location != host.repository_url(name).rstrip("/"):
+        raise BuildFailed(f"{SOURCE_LOCATION} {location[:200]!r} is not the repository Roadbed keeps for {name!r}")
+    return name
+
+
+def head_commit(host: RepoHost, repository: str) -> str | None:
+    """The default branch's commit, for repositories on this machine (other hosts: None)."""
+    root = getattr(host, "root", None)
+    if root is None:
+        return None
+    from dulwich.repo import Repo
+
+    try:
+        with Repo(str(Path(root) / f"{repository}.git")) as repo:
+            head = repo.refs.read_ref(b"refs/heads/main")
+    except Exception:  # noqa: BLE001 - the commit is information, not a reason to fail a build
+        return None
+    return head.decode() if head else None
+
+
+class BuildQueue:
+    """At most `workers` builds at once, on daemon threads started with the first request (a process that only
+    builds ports pays nothing, and a stopping process never waits for a build); a request for an entity already
+    queued or building runs it once more afterwards (so the newest commit is built) instead of queueing duplicates."""
+
+    def __init__(self, run: Callable[[DocsKey], object], workers: int = BUILD_WORKERS) -> None:
+        self._run = run
+        self._workers = workers
+        self._threads: list[threading.Thread] = []
+        self._queue: queue.SimpleQueue[DocsKey] = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._active: set[DocsKey] = set()
+        self._again: set[DocsKey] = set()
+
+    def submit(self, key: DocsKey) -> None:
+        with self._lock:
+            if key in self._active:
+                self._again.add(key)
+                return
+            self._active.add(key)
+            if len(self._threads) < self._workers:
+                thread = threading.Thread(target=self._serve, name=f"techdocs-{len(self._threads)}", daemon=True)
+                self._threads.append(thread)
+                thread.start()
+        self._queue.put(key)
+
+    def _serve(self) -> None:
+        while True:
+            key = self._queue.get()
+            while True:
+                try:
+                    self._run(key)
+                except Exception:  # noqa: BLE001 - a build's failure is recorded by the run; this keeps the thread alive
+                    log.exception("TechDocs build of %s failed unexpectedly", key.ref)
+                with self._lock:
+                    if key not in self._again:
+                        self._active.discard(key)
+                        break
+                    self._again.discard(key)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._active
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.idle():
+            if time.monotonic() > deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+
+class TechDocs:
+    def __init__(self, database: Database, host: RepoHost, home: Path, limits: Limits | None = None, workers: int = BUILD_WORKERS) -> None:
+        self.database = database
+        self.host = host
+        self.home = home
+        self.limits = limits or Limits()
+        self.queue = BuildQueue(self.build_now, workers)
+
+    def site_dir(self, key: DocsKey) -> Path:
+        return key.site_dir(self.home)
+
+    def request(self, key: DocsKey) -> None:
+        """Queue a build (returns at once). The entity must exist; the build's outcome lands in `status`."""
+        with self.database.transaction() as session:
+            store.mark(session, key, "queued", datetime.now(UTC))
+        self.queue.submit(key)
+
+    def request_for(self, entities: list[dict[str, Any]]) -> list[str]:
+        """Queue builds of the entities that have docs; never raises (provisioning must not fail for its docs)."""
+        queued = []
+        for entity in entities:
+            try:
+                if has_docs(entity):
+                    key = key_of(entity)
+                    self.request(key)
+                    queued.append(key.ref)
+            except Exception:  # noqa: BLE001
+                log.exception("could not queue a TechDocs build")
+        return queued
+
+    def build_now(self, key: DocsKey) -> BuiltSite | None:
+        """Build in this thread and record the outcome; None when the build failed (see `status(key)["error"]`)."""
+        with self.database.transaction() as session:
+            store.mark(session, key, "building", datetime.now(UTC))
+        try:
+            with self.database.transaction() as session:
+                entity = catalog.get_entity(session, key.kind, key.namespace, key.name).body
+            repository = repository_of(entity, self.host)
+            commit = head_commit(self.host, repository)
+            built = build_site(self.host, repository, key.name, self.site_dir(key), self.limits)
+        except Exception as exc:  # noqa: BLE001 - whatever went wrong is the build's error, never the caller's
+            if isinstance(exc, NotFound):
+                message = f"the catalog has no entity {key.ref}"
+            elif isinstance(exc, BuildFailed | UnsafeConfig | RoadbedError | OSError):
+                message = str(exc)
+            else:
+                message = f"the build failed unexpectedly ({type(exc).__name__}); the server log has the details"
+                log.error("TechDocs build of %s failed", key.ref, exc_info=exc)
+            log.warning("TechDocs build of %s failed: %s", key.ref, message)
+            with self.database.transaction() as session:
+                store.record_failure(session, key, message)
+            return None
+        with self.database.transaction() as session:
+            store.record_success(session, key, commit=commit, site_name=built.site_name, pages=built.pages, seconds=built.seconds, now=datetime.now(UTC))
+        log.info("TechDocs of %s built: %d pages in %.1f s", key.ref, len(built.pages), built.seconds)
+        return built
+
+    def status(self, key: DocsKey) -> dict[str, Any] | None:
+        with self.database.transaction() as session:
+            return store.status(session, key)
+
+
+def repo_host_for(settings: Settings) -> RepoHost:
+    """The repo host the worker writes to (roadbed.worker.build_ports), for a process that only reads docs."""
+    if settings.repo_host is RepoHostTarget.GITHUB:
+        from roadbed.adapters.github_repo_host import GitHubRepoHost
+
+        return GitHubRepoHost(
+            settings.github_url, settings.github_token.get_secret_value() if settings.github_token else "", settings.github_org or "",
+            private=settings.github_private, branch_protection=settings.github_branch_protection,
+            seconds_between_requests=settings.github_seconds_between_requests, seconds_between_writes=settings.github_seconds_between_writes,
+        )
+    from roadbed.adapters.local_git import LocalGitRepoHost
+
+    return LocalGitRepoHost(settings.git_dir / "repos")
+
+
+def for_settings(settings: Settings, database: Database, host: RepoHost | None = None) -> TechDocs:
+    return TechDocs(database, host or repo_host_for(settings), settings.home)
