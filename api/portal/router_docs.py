@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from roadbed.api.errors import ApiError
 from roadbed.api.portal.common import Me, mark_portal
 from roadbed.api.routers import techdocs as techdocs_api
+from roadbed.techdocs import search_provider
 from roadbed.techdocs.store import DocsKey
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_portal)])
@@ -74,3 +75,4 @@ def install_techdocs(app: FastAPI) -> None:
     """The build API and the pages (called by `install_portal`)."""
     app.include_router(techdocs_api.router)
     app.include_router(router)
+    search_provider.register()  # docs pages in GET /v1/search and /search

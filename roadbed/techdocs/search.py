@@ -53,33 +53,38 @@ def score(title: str, text: str, terms: list[str]) -> float:
     return points / (1.0 + len(text_l) / 20_000)  # a short page about the words beats a long one mentioning them
 
 
-def search_docs(session_or_db: Session | Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
-    """Best first: `{"type": "docs", "ref", "title", "url", "snippet"}` for each page holding every word."""
-    if isinstance(session_or_db, Database):
-        with session_or_db.transaction() as session:
-            return search_docs(session, query, limit)
-    terms = terms_of(query)
+def ranked_pages(session: Session, terms: list[str], limit: int, kind: str | None = None) -> list[tuple[float, dict[str, Any]]]:
+    """(score, hit) for the pages holding every term, best first; `kind` narrows to one entity kind."""
+    terms = [t.lower() for t in terms if t][:MAX_TERMS]
     if not terms or limit <= 0:
         return []
     conditions = [or_(TechDocsPageRow.title.ilike(_like(t), escape="\\"), TechDocsPageRow.text.ilike(_like(t), escape="\\")) for t in terms]
-    rows = session_or_db.execute(
+    if kind:
+        conditions.append(TechDocsSiteRow.kind == kind.lower())
+    rows = session.execute(
         select(TechDocsPageRow.path, TechDocsPageRow.title, TechDocsPageRow.text, TechDocsSiteRow)
         .join(TechDocsSiteRow, TechDocsSiteRow.ref == TechDocsPageRow.site_ref)
         .where(and_(*conditions))
         .limit(MAX_CANDIDATES)
     ).all()
-    ranked = sorted(rows, key=lambda r: (-score(r.title, r.text, terms), r.TechDocsSiteRow.ref, r.path))
+    scored = sorted(((score(r.title, r.text, terms), r) for r in rows), key=lambda pair: (-pair[0], pair[1].TechDocsSiteRow.ref, pair[1].path))
     hits = []
-    for row in ranked[:limit]:
+    for points, row in scored[:limit]:
         site = row.TechDocsSiteRow
         name = site.site_name or site.name
-        hits.append(
-            {
-                "type": "docs",
-                "ref": site.ref,
-                "title": row.title if row.title == name else f"{row.title} · {name}",
-                "url": f"/docs/{site.namespace}/{site.kind}/{site.name}/{row.path}",
-                "snippet": snippet(row.text, terms),
-            }
-        )
+        hits.append((points, {
+            "type": "docs",
+            "ref": site.ref,
+            "title": row.title if row.title == name else f"{row.title} · {name}",
+            "url": f"/docs/{site.namespace}/{site.kind}/{site.name}/{row.path}",
+            "snippet": snippet(row.text, terms),
+        }))
     return hits
+
+
+def search_docs(session_or_db: Session | Database, query: str, limit: int = 20) -> list[dict[str, Any]]:
+    """Best first: `{"type": "docs", "ref", "title", "url", "snippet"}` for each page holding every word."""
+    if isinstance(session_or_db, Database):
+        with session_or_db.transaction() as session:
+            return search_docs(session, query, limit)
+    return [hit for _points, hit in ranked_pages(session_or_db, terms_of(query), limit)]

@@ -140,3 +140,15 @@ def test_the_api_docs_still_live_at_docs(app_client: TestClient) -> None:
     schema = app_client.get("/openapi.json").json()
     assert "/v1/techdocs/{namespace}/{kind}/{name}/build" in schema["paths"]
     assert not any(path.startswith("/docs/") for path in schema["paths"])
+
+
+def test_docs_pages_join_the_platform_search(app_client: TestClient, docs_db: Database) -> None:
+    _built_and_signed_in(app_client, docs_db)
+    viewer = bearer(docs_db, "viewer")
+    hits = app_client.get("/v1/search", params={"q": "OOMKilled"}, headers=viewer).json()
+    assert [(h["type"], h["url"]) for h in hits] == [("docs", "/docs/default/component/orders/runbook/")]
+    assert "OOMKilled" in hits[0]["snippet"] and set(hits[0]) == {"type", "ref", "title", "url", "snippet"}
+    assert app_client.get("/v1/search", params={"q": "OOMKilled", "kind": "system"}, headers=viewer).json() == []
+    mixed = app_client.get("/v1/search", params={"q": "orders"}, headers=viewer).json()
+    assert mixed[0]["type"] == "entity" and mixed[0]["ref"] == "component:default/orders"  # the exact name first
+    assert {h["type"] for h in mixed} == {"entity", "docs"}
