@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from roadbed.api.errors import ApiError
-from roadbed.api.portal.common import Me, mark_portal
+from roadbed.api.portal.common import Me, mark_portal, signed_in
 from roadbed.api.routers import techdocs as techdocs_api
 from roadbed.techdocs import search_provider
 from roadbed.techdocs.store import DocsKey
@@ -52,6 +52,25 @@ def content_type(path: Path) -> str:
 async def docs_home(namespace: str, kind: str, name: str, _me: Me) -> Response:
     key = DocsKey.of(namespace, kind, name)
     return RedirectResponse(key.url, status_code=307)
+
+
+def theme_assets() -> Path:
+    """Material's own assets (the techdocs-core theme), as installed: public package files, not a repository's."""
+    import material
+
+    return Path(material.__file__).resolve().parent / "templates" / "assets"
+
+
+@router.get("/docs/{namespace}/{kind}/{name}/assets/{asset:path}")
+async def docs_theme_asset(namespace: str, kind: str, name: str, asset: str, request: Request) -> Response:
+    """The theme's CSS, JavaScript and icons come from the installed package, without a session: a sandboxed page
+    (opaque origin) fetches them without the portal's SameSite cookie. Anything else under `assets/` (a repository's
+    own files) needs the session like every page."""
+    key = DocsKey.of(namespace, kind, name)
+    found = page_file(theme_assets(), asset) if asset else None
+    if found is not None:
+        return FileResponse(found, media_type=content_type(found), headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+    return await docs_page(key.namespace, key.kind, key.name, f"assets/{asset}", request, await signed_in(request))
 
 
 @router.get("/docs/{namespace}/{kind}/{name}/{page:path}")

@@ -152,3 +152,14 @@ def test_docs_pages_join_the_platform_search(app_client: TestClient, docs_db: Da
     mixed = app_client.get("/v1/search", params={"q": "orders"}, headers=viewer).json()
     assert mixed[0]["type"] == "entity" and mixed[0]["ref"] == "component:default/orders"  # the exact name first
     assert {h["type"] for h in mixed} == {"entity", "docs"}
+
+
+def test_theme_assets_load_without_a_session_but_repository_files_do_not(app_client: TestClient, docs_db: Database) -> None:
+    _built_and_signed_in(app_client, docs_db)
+    app_client.cookies.clear()  # a sandboxed page fetches its assets without the portal's cookie
+    css = next(Path(app_client.app.state.roadbed.settings.home, "techdocs/default/component/orders/assets/stylesheets").glob("main.*.css"))  # type: ignore[attr-defined]
+    sheet = app_client.get(f"/docs/default/component/orders/assets/stylesheets/{css.name}")
+    assert sheet.status_code == 200 and sheet.headers["content-type"].startswith("text/css")
+    for other in ("/docs/default/component/orders/assets/../index.html", "/docs/default/component/orders/assets/%2e%2e/%2e%2e/roadbed.db",
+                  "/docs/default/component/orders/assets/mine.png"):
+        assert app_client.get(other, follow_redirects=False).status_code in (303, 404), other
