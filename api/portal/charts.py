@@ -26,6 +26,7 @@ STYLE = Style(
     background="transparent", plot_background="transparent", foreground="#1f2328", foreground_strong="#1f2328", foreground_subtle="#59636e",
     opacity=".85", opacity_hover="1", font_family="system-ui, -apple-system, 'Segoe UI', sans-serif",
     colors=("#0b5cad", "#b35900", "#1a7f37", "#8250df", "#cf222e", "#59636e", "#9a6700"),
+    guide_stroke_color="#d8dee4", guide_stroke_dasharray="1,0", major_guide_stroke_color="#d8dee4", major_guide_stroke_dasharray="1,0",
     label_font_size=12, major_label_font_size=12, legend_font_size=12, title_font_size=14, value_font_size=11, tooltip_font_size=12,
 )
 CHARTS = {"bar": pygal.Bar, "hbar": pygal.HorizontalBar, "line": pygal.Line, "stacked": pygal.StackedBar, "box": pygal.Box}
@@ -63,7 +64,7 @@ def svg(chart: Chart, width: int = 760, height: int = 320) -> Markup:
     """The chart as inline SVG markup: role="img" with its label, no script."""
     kind = CHARTS[chart.kind]
     config = {"style": STYLE, "width": width, "height": height, "js": [], "disable_xml_declaration": True, "show_legend": len(chart.series) > 1,
-              "legend_at_bottom": True, "legend_at_bottom_columns": 4, "x_label_rotation": 20 if len(chart.labels) > 6 else 0,
+              "legend_at_bottom": True, "legend_at_bottom_columns": 2, "x_label_rotation": 20 if len(chart.labels) > 6 else 0,
               "print_values": False, "truncate_label": 24, "truncate_legend": 40, "y_title": chart.y_title or None,
               "no_data_text": "No data in this period", "include_x_axis": True} | chart.extra
     if chart.formatter is not None:
@@ -101,25 +102,25 @@ def _short(text: str, limit: int = 26) -> str:
 
 def relation_graph(center: str, nodes: list[Node], label: str) -> Markup:
     """The entity in the middle, its related entities on a circle around it, each edge labelled with its relation.
-    Every node is a link to its entity page (tab order follows the list beside the graph)."""
-    size = 560 if len(nodes) <= 8 else 680
-    cx = cy = size / 2
-    radius = size / 2 - 70
-    root = ET.Element("svg", {"xmlns": SVG_NS, "viewBox": f"0 0 {size} {size}", "role": "img", "aria-label": label, "class": "relation-graph",
+    A picture (role="img"), so nothing in it is interactive: the table beside it links each entity."""
+    width, height = (720, 440) if len(nodes) <= 8 else (760, 600)
+    cx, cy = width / 2, height / 2
+    rx, ry = cx - 90, cy - 30
+    root = ET.Element("svg", {"xmlns": SVG_NS, "viewBox": f"0 0 {width} {height}", "role": "img", "aria-label": label, "class": "relation-graph",
                               "focusable": "false", "id": f"graph-{uuid.uuid4().hex[:8]}"})
     ET.SubElement(root, "title").text = label
     edges = ET.SubElement(root, "g", {"class": "edges", "stroke": "#59636e", "stroke-width": "1.5"})
     labels = ET.SubElement(root, "g", {"class": "nodes", "font-size": "12", "font-family": "system-ui, sans-serif", "text-anchor": "middle"})
     for index, node in enumerate(nodes):
         angle = -math.pi / 2 + 2 * math.pi * index / max(1, len(nodes))
-        x, y = cx + radius * math.cos(angle), cy + radius * math.sin(angle)
+        x, y = cx + rx * math.cos(angle), cy + ry * math.sin(angle)
         ET.SubElement(edges, "line", {"x1": f"{cx:.1f}", "y1": f"{cy:.1f}", "x2": f"{x:.1f}", "y2": f"{y:.1f}"})
         mx, my = (cx + x) / 2, (cy + y) / 2
         _text(labels, mx, my - 4, node.relation, fill="#59636e", **{"font-style": "italic"})
-        link = ET.SubElement(labels, "a", {"href": node.url, "tabindex": "-1"})
+        link = ET.SubElement(labels, "g", {"class": "node", "data-ref": node.ref})
         ET.SubElement(link, "rect", {"x": f"{x - 82:.1f}", "y": f"{y - 16:.1f}", "width": "164", "height": "32", "rx": "6",
                                      "fill": "#ffffff", "stroke": "#0b5cad"})
         _text(link, x, y + 4, _short(node.label), fill="#0b5cad")
-    ET.SubElement(labels, "rect", {"x": f"{cx - 92:.1f}", "y": f"{cy - 18:.1f}", "width": "184", "height": "36", "rx": "8", "fill": "#0b5cad"})
-    _text(labels, cx, cy + 5, _short(center, 28), fill="#ffffff", **{"font-weight": "bold"})
+    ET.SubElement(labels, "rect", {"x": f"{cx - 100:.1f}", "y": f"{cy - 18:.1f}", "width": "200", "height": "36", "rx": "8", "fill": "#0b5cad"})
+    _text(labels, cx, cy + 5, _short(center, 24), fill="#ffffff", **{"font-weight": "bold"})
     return Markup(ET.tostring(root, encoding="unicode"))

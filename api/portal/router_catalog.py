@@ -145,7 +145,7 @@ async def entity_page(request: Request, kind: str, namespace: str, name: str, me
     row, body = found["row"], found["body"]
     metadata, spec = body.get("metadata") or {}, body.get("spec") or {}
     nodes = [Node(r["targetRef"], r["targetRef"].split(":", 1)[-1].removeprefix("default/"), r["type"], r["url"]) for r in found["relations"][:16]]
-    graph = relation_graph(f"{row['kind']}:{row['name']}", nodes, f"Relations of {row['kind']} {row['name']}: {len(found['relations'])}") if nodes else None
+    graph = relation_graph(row["name"], nodes, f"Relations of {row['kind']} {row['name']}: {len(found['relations'])}") if nodes else None
     system = spec.get("system") if isinstance(spec.get("system"), str) else ""
     techdocs = f"/docs/{row['namespace']}/{row['kind'].lower()}/{row['name']}/" if "backstage.io/techdocs-ref" in (metadata.get("annotations") or {}) else None
     return render(request, "entity.html", signed_in=me, title=f"{row['kind']} {row['name']}", e=row, found=found, graph=graph, links=_safe_links(metadata),

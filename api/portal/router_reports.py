@@ -139,7 +139,7 @@ async def dora_page(request: Request, me: Me, team: str = "", service: str = "",
         figure = value_of(headline)
         tier = headline["tier"] or "no tier (no data)"
         reading = f"{name} is {tier}: {_num(figure)} {unit} over the last {days} days ({chosen['environment']})."
-        chart = svg(Chart("line", labels, [Series(f"{name} ({unit})", values), *bands], label=f"{name} per week, {unit}, with tier bounds",
+        chart = svg(Chart("line", labels, [Series(f"per week ({unit})", values), *bands], label=f"{name} per week, {unit}, with tier bounds",
                           y_title=unit, extra={"allow_interruptions": True}))
         rows = [[start.strftime("%Y-%m-%d"), _num(value_of(report[key])), report[key]["tier"] or "—"] for start, report in weekly]
         sections.append(Section(key, name, reading, chart, f"{name} week by week ({unit}); dashed lines: the {profile.name} profile's elite, high "
