@@ -1,0 +1,107 @@
+"""Search ranking and the catalog page query on SQLite and PostgreSQL; the provider seam; safe highlighting; charts
+without scripts and with escaped text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from roadbed import search
+from roadbed.api.portal.charts import Chart, Node, Series, relation_graph, svg
+from roadbed.api.portal.router_search import highlight
+from roadbed.catalog import validate_entities
+from roadbed.storage import catalog, catalog_browse
+from roadbed.storage.database import Database
+
+
+def entity(kind: str, name: str, **metadata: Any) -> dict[str, Any]:
+    return {"apiVersion": "backstage.io/v1alpha1", "kind": kind, "metadata": {"name": name, **metadata},
+            "spec": {"type": "service", "lifecycle": metadata.pop("lifecycle", "production"), "owner": "payments"} if kind != "API"
+            else {"type": "openapi", "lifecycle": "production", "owner": "payments", "definition": "x"}}
+
+
+def seed(database: Database) -> None:
+    bodies = [
+        entity("Component", "payments-gateway", description="Talks to the bank", tags=["payments"]),
+        entity("Component", "ledger", description="Double entry for payments"),
+        entity("Component", "payments", title="Payments"),
+        entity("API", "payments-api"),
+        entity("Component", "cafe", description="Unicode naïve description"),
+        entity("Component", "ui", title="Shop front", description="Nothing to see", tags=["web"]),
+    ]
+    with database.transaction() as session:
+        catalog.register_entities(session, validate_entities(bodies), datetime.now(UTC))
+
+
+def test_exact_name_first_then_prefix_then_tag_then_description(any_database: Database) -> None:
+    seed(any_database)
+    with any_database.transaction() as session:
+        refs = [hit.ref for hit in search.search(session, "payments")]
+        assert refs == ["component:default/payments", "api:default/payments-api", "component:default/payments-gateway", "component:default/ledger"]
+        assert [h.ref for h in search.search(session, "PAYMENTS", kind="api")] == ["api:default/payments-api"]
+        assert [h.ref for h in search.search(session, "payments bank")] == ["component:default/payments-gateway"]  # every word must match
+        assert [h.ref for h in search.search(session, "naïve")] == ["component:default/cafe"]  # non-ASCII: checked in Python
+        assert [h.ref for h in search.search(session, "shop")] == ["component:default/ui"]  # title
+        assert search.search(session, "%") == [] and search.search(session, "_") == []  # LIKE wildcards are literal
+        assert search.search(session, "   ") == []
+        assert len(search.search(session, "payments", limit=2)) == 2
+
+
+def test_the_catalog_page_query_filters_and_counts(any_database: Database) -> None:
+    seed(any_database)
+    with any_database.transaction() as session:
+        rows, total = catalog_browse.page_entities(session, kind="Component", offset=1, limit=2)
+        assert total == 5 and [r.name for r in rows] == ["ledger", "payments"]
+        rows, total = catalog_browse.page_entities(session, q="payments", offset=0, limit=10)
+        assert total == 4
+        rows, total = catalog_browse.page_entities(session, tag="WEB", lifecycle="Production")
+        assert [r.name for r in rows] == ["ui"] and total == 1
+        rows, total = catalog_browse.page_entities(session, owner="group:default/payments", q="payments", offset=3, limit=10)
+        assert total == 4 and len(rows) == 1
+        assert catalog_browse.owners(session) == ["group:default/payments"]
+
+
+def test_providers_merge_best_first_without_duplicates() -> None:
+    def docs(_session: Any, terms: list[str], _kind: str | None, _limit: int) -> list[search.Hit]:
+        return [search.Hit("docs", "component:default/a", "A docs", "/docs/default/component/a/", "about " + " ".join(terms), 80.0)]
+
+    def entities(_session: Any, _terms: list[str], _kind: str | None, _limit: int) -> list[search.Hit]:
+        hit = search.Hit("entity", "component:default/a", "A", "/catalog/component/default/a", "", 100.0)
+        return [hit, hit, search.Hit("entity", "component:default/b", "B", "/catalog/component/default/b", "", 80.0)]
+
+    hits = search.search(None, "a thing", providers=[docs, entities])  # type: ignore[arg-type]
+    assert [(h.type, h.ref) for h in hits] == [("entity", "component:default/a"), ("entity", "component:default/b"), ("docs", "component:default/a")]
+    assert hits[2].as_dict() == {"type": "docs", "ref": "component:default/a", "title": "A docs", "url": "/docs/default/component/a/", "snippet": "about a thing"}
+
+
+def test_register_provider_adds_once() -> None:
+    before = list(search.PROVIDERS)
+    try:
+        def extra(*_: Any) -> list[search.Hit]:
+            return []
+        search.register_provider(extra)
+        search.register_provider(extra)
+        assert [*before, extra] == search.PROVIDERS
+    finally:
+        search.PROVIDERS[:] = before
+
+
+def test_snippets_are_plain_text_around_the_match() -> None:
+    text = "x " * 200 + "the needle is here " + "y " * 200
+    snippet = search.snippet_of(text, ["needle"])
+    assert "needle" in snippet and snippet.startswith("…") and snippet.endswith("…") and len(snippet) <= search.SNIPPET + 2
+
+
+def test_highlight_escapes_then_marks() -> None:
+    assert str(highlight("a <script>Orders</script>", ["orders"])) == "a &lt;script&gt;<mark>Orders</mark>&lt;/script&gt;"
+    assert str(highlight("<b>", ["<b>"])) == "<mark>&lt;b&gt;</mark>"
+    assert str(highlight("x<y", [])) == "x&lt;y"
+
+
+def test_charts_have_no_script_and_escape_their_text() -> None:
+    drawn = str(svg(Chart("bar", ["</text><script>alert(1)</script>"], [Series("<img src=x onerror=alert(1)>", [1.0]),
+                                                                         Series("band", [2.0], dashed=True)], label="a \"label\" <b>")))
+    assert drawn.startswith("<svg") and 'role="img"' in drawn and "<script" not in drawn and "<img" not in drawn
+    assert "&lt;script&gt;" in drawn and 'aria-label="a &quot;label&quot; &lt;b&gt;"' in drawn
+    graph = str(relation_graph("<me>", [Node("component:default/x", "<x>", "dependsOn", "/catalog/component/default/x")], "Relations <of> me"))
+    assert "<me>" not in graph and "&lt;me&gt;" in graph and "&lt;x&gt;" in graph and "<a " not in graph and 'role="img"' in graph
