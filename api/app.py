@@ -26,6 +26,7 @@ from roadbed.api.routers import (
     tokens,
     webhooks,
 )
+from roadbed.api.schemas import install_openapi
 from roadbed.api.state import ApiState
 
 from roadbed.adapters.terraform_cli_runner import runner_for
@@ -61,5 +62,6 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     for module in (health, environments, services, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, search, tokens):
         app.include_router(module.router)
+    install_openapi(app)  # request bodies the handlers parse themselves, documented from their models
     install_portal(app)  # server-rendered pages; after the API's error handlers, which it wraps for pages
     return app

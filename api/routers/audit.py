@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from roadbed.api.deps import CurrentPrincipal, State
 from roadbed.api.errors import ApiError
+from roadbed.api.responses import AuditEntry
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.auth import Role
 from roadbed.storage import audit
@@ -17,7 +18,7 @@ from roadbed.storage import audit
 router = APIRouter(prefix="/v1/audit", tags=["audit"], responses=ERROR_RESPONSES)
 
 
-@router.get("", summary="Recent mutations: who, what, when, request id, outcome")
+@router.get("", response_model=list[AuditEntry], summary="Recent mutations: who, what, when, request id, outcome")
 async def list_audit(
     state: State, principal: CurrentPrincipal, actor: str | None = None, since: datetime | None = None, limit: int = Query(default=200, ge=1, le=5000)
 ) -> list[dict[str, Any]]:

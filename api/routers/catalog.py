@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 
 from roadbed.api.deps import CurrentPrincipal, State
 from roadbed.api.errors import ApiError
+from roadbed.api.responses import CatalogEntity, RegisteredEntities
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.auth import Principal, Role
 from roadbed.catalog import (
@@ -100,6 +101,7 @@ def _register(database: Database, principal: Principal, entities: list[ValidEnti
     "/entities",
     status_code=201,
     summary="Register entities (JSON or a catalog-info.yaml)",
+    response_model=RegisteredEntities,
     openapi_extra={"requestBody": _REQUEST_BODY},
     responses={
         201: {"description": "Stored; the refs of the stored entities", "content": {"application/json": {"example": {"refs": ["component:default/orders"]}}}},
@@ -125,7 +127,7 @@ async def register_entities(request: Request, state: State, principal: CurrentPr
     return JSONResponse(status_code=201, content={"refs": refs})
 
 
-@router.get("/entities", summary="List entities")
+@router.get("/entities", response_model=list[CatalogEntity], response_model_exclude_unset=True, summary="List entities")
 async def list_entities(
     state: State,
     _principal: CurrentPrincipal,
@@ -143,7 +145,7 @@ async def list_entities(
     return await asyncio.to_thread(query)
 
 
-@router.get("/entities/{kind}/{namespace}/{name}", summary="One entity with its relations")
+@router.get("/entities/{kind}/{namespace}/{name}", response_model=CatalogEntity, response_model_exclude_unset=True, summary="One entity with its relations")
 async def get_entity(kind: str, namespace: str, name: str, state: State, _principal: CurrentPrincipal) -> dict[str, Any]:
     def query() -> dict[str, Any]:
         with state.database.transaction() as session:

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from roadbed.api.deps import CurrentPrincipal, State, require_team
+from roadbed.api.responses import DeploymentStarted, DeploymentState
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.deployments import Deployments
 
@@ -30,7 +31,7 @@ async def _deployments(state: Any) -> Deployments:
     return Deployments(state.database, await state.temporal(), state.settings.task_queue)
 
 
-@router.post("", status_code=202, summary="Deploy a version; a failed rollout is rolled back and counted as a failed change",
+@router.post("", status_code=202, response_model=DeploymentStarted, summary="Deploy a version; a failed rollout is rolled back and counted as a failed change",
              responses={404: {"description": "No such environment"}, 409: {"description": "Environment not SUCCEEDED"}})
 async def create_deployment(service: str, body: DeploymentRequest, state: State, principal: CurrentPrincipal) -> JSONResponse:
     deployments = await _deployments(state)
@@ -41,6 +42,7 @@ async def create_deployment(service: str, body: DeploymentRequest, state: State,
     return JSONResponse(status_code=202, content=view, headers={"Location": f"/v1/services/{service}/deployments/{deployment_id}?environment={body.environment}"})
 
 
-@router.get("/{deployment_id}", summary="One deployment: RUNNING, or its outcome (success, rolled_back, failure)")
+@router.get("/{deployment_id}", response_model=DeploymentState, response_model_exclude_unset=True,
+            summary="One deployment: RUNNING, or its outcome (success, rolled_back, failure)")
 async def get_deployment(service: str, deployment_id: str, environment: str, state: State, _principal: CurrentPrincipal) -> dict[str, Any]:
     return await (await _deployments(state)).describe(service, environment, deployment_id)

@@ -14,10 +14,11 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+
 from roadbed.api.deps import CurrentPrincipal, State, require_service_owner, require_team
 from roadbed.api.errors import ApiError
+from roadbed.api.responses import DeploymentEventView, IncidentEventView
 from roadbed.api.schemas import ERROR_RESPONSES
-
 from roadbed.auth import Principal, Role
 from roadbed.metrics.sources import Moment, Printable
 from roadbed.storage import events
@@ -98,7 +99,8 @@ def incident_view(row: IncidentRow, outcome: str) -> dict[str, Any]:
     }
 
 
-@router.post("/deployments", status_code=201, summary="Report a deployment (idempotent on id)")
+@router.post("/deployments", status_code=201, response_model=DeploymentEventView, responses={200: {"model": DeploymentEventView, "description": "Already stored: the stored event, nothing changed"}},
+             summary="Report a deployment (idempotent on id)")
 async def post_deployment(body: DeploymentEventBody, state: State, principal: CurrentPrincipal, response: Response) -> dict[str, Any]:
     require_writer(principal)
     event = events.DeploymentEvent(
@@ -130,7 +132,8 @@ async def post_deployment(body: DeploymentEventBody, state: State, principal: Cu
     return view
 
 
-@router.post("/incidents", status_code=201, summary="Report an incident or its resolution (idempotent on id)")
+@router.post("/incidents", status_code=201, response_model=IncidentEventView, responses={200: {"model": IncidentEventView, "description": "Already stored, or updated with its resolution"}},
+             summary="Report an incident or its resolution (idempotent on id)")
 async def post_incident(body: IncidentEventBody, state: State, principal: CurrentPrincipal, response: Response) -> dict[str, Any]:
     require_writer(principal)
     event = events.IncidentEvent(

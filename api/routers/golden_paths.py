@@ -14,6 +14,7 @@ from fastapi import APIRouter, Request
 
 from roadbed.api.deps import CurrentPrincipal, State, require_team
 from roadbed.api.errors import ApiError
+from roadbed.api.responses import GoldenPathDetail, GoldenPathSummary
 from roadbed.api.routers.environments import read_json_body
 from roadbed.api.schemas import ERROR_RESPONSES, documented_body
 from roadbed.auth import Role
@@ -23,12 +24,12 @@ from roadbed.preview import Preview, PreviewPool, PreviewsBusy, preview
 router = APIRouter(prefix="/v1/golden-paths", tags=["golden paths"], responses=ERROR_RESPONSES)
 
 
-@router.get("", summary="List golden paths")
+@router.get("", response_model=list[GoldenPathSummary], summary="List golden paths")
 async def list_golden_paths(state: State, _principal: CurrentPrincipal) -> list[dict[str, Any]]:
     return [gp.summary() for gp in state.golden_paths.list()]
 
 
-@router.get("/{name}", summary="One golden path, with the JSON Schema its parameters must satisfy")
+@router.get("/{name}", response_model=GoldenPathDetail, summary="One golden path, with the JSON Schema its parameters must satisfy")
 async def get_golden_path(name: str, state: State, _principal: CurrentPrincipal) -> dict[str, Any]:
     golden_path = state.golden_paths.get(name)
     return golden_path.summary() | {

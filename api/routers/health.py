@@ -8,16 +8,18 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from roadbed.api.deps import State
+from roadbed.api.responses import Health, Readiness
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="The process is alive")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+async def healthz() -> Health:
+    return Health(status="ok")
 
 
-@router.get("/readyz", summary="The engine database and Temporal are reachable")
+@router.get("/readyz", summary="The engine database and Temporal are reachable", response_model=Readiness,
+            responses={503: {"model": Readiness, "description": "A dependency is unreachable"}})
 async def readyz(state: State) -> JSONResponse:
     checks: dict[str, str] = {}
     try:

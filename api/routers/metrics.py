@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query
 
 from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.responses import TimeToEnvironment
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.metrics.time_to_environment import time_to_environment
 
@@ -17,6 +18,7 @@ router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=ERROR_RESPO
 
 @router.get(
     "/time-to-environment",
+    response_model=TimeToEnvironment,
     summary="Time from request to ready environment (successful runs)",
     description=(
         "`count` and `p50_seconds`/`p90_seconds`/`p99_seconds` are **provisioning time** (`measures`: `provisioning`): "

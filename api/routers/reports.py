@@ -15,6 +15,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.responses import AdoptionReport, DoraProfiles, DoraReport, ScorecardsReport, SloReport
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.metrics import exposition
@@ -36,7 +37,7 @@ def _profile(state: Any, name: str | None) -> Profile:
     return get_profile(name or state.settings.dora_profile)
 
 
-@router.get("/v1/metrics/dora", tags=["metrics"], summary="DORA metrics with tiers")
+@router.get("/v1/metrics/dora", tags=["metrics"], response_model=DoraReport, response_model_exclude_unset=True, summary="DORA metrics with tiers")
 async def get_dora(
     state: State,
     _principal: CurrentPrincipal,
@@ -57,12 +58,12 @@ async def get_dora(
     return await asyncio.to_thread(query)
 
 
-@router.get("/v1/metrics/dora/profiles", tags=["metrics"], summary="The DORA threshold profiles")
+@router.get("/v1/metrics/dora/profiles", tags=["metrics"], response_model=DoraProfiles, summary="The DORA threshold profiles")
 async def get_dora_profiles(state: State, _principal: CurrentPrincipal) -> dict[str, Any]:
     return {"active": state.settings.dora_profile, "profiles": [profile.describe() for profile in PROFILES.values()]}
 
 
-@router.get("/v1/metrics/adoption", tags=["metrics"], summary="Golden-path adoption over the catalog")
+@router.get("/v1/metrics/adoption", tags=["metrics"], response_model=AdoptionReport, summary="Golden-path adoption over the catalog")
 async def get_adoption(
     state: State, _principal: CurrentPrincipal, team: str | None = Query(default=None, min_length=1, max_length=63, pattern=NAME_PATTERN)
 ) -> dict[str, Any]:
@@ -73,7 +74,7 @@ async def get_adoption(
     return await asyncio.to_thread(query)
 
 
-@router.get("/v1/scorecards", tags=["scorecards"], summary="Scorecards per service (0-100) and averages")
+@router.get("/v1/scorecards", tags=["scorecards"], response_model=ScorecardsReport, summary="Scorecards per service (0-100) and averages")
 async def get_scorecards(
     state: State, _principal: CurrentPrincipal, team: str | None = Query(default=None, min_length=1, max_length=63, pattern=NAME_PATTERN)
 ) -> dict[str, Any]:
@@ -88,7 +89,7 @@ async def get_scorecards(
     return await asyncio.to_thread(query)
 
 
-@router.get("/v1/slo/report", tags=["slo"], summary="The platform's own SLOs: SLI, error budget, burn rates")
+@router.get("/v1/slo/report", tags=["slo"], response_model=SloReport, summary="The platform's own SLOs: SLI, error budget, burn rates")
 async def get_slo_report(state: State, _principal: CurrentPrincipal, window_days: int = Query(default=28, ge=7, le=90)) -> dict[str, Any]:
     def query() -> dict[str, Any]:
         with state.database.transaction() as session:

@@ -27,11 +27,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
+
 from roadbed.api.deps import State, require_service_owner
 from roadbed.api.errors import ApiError
+from roadbed.api.responses import WebhookResult
 from roadbed.api.routers.events import deployment_view, incident_view, require_writer
 from roadbed.api.schemas import ERROR_RESPONSES
-
 from roadbed.auth import Principal, authenticate
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.metrics import sources
@@ -108,7 +109,7 @@ async def _store(state: Any, source: str, translation: sources.Translation, prin
     return await asyncio.to_thread(store)
 
 
-@router.post("/github", summary="GitHub deployment_status webhook")
+@router.post("/github", response_model=WebhookResult, summary="GitHub deployment_status webhook")
 async def github(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
     body = await _body(request)
     principal = await _authorise(
@@ -119,7 +120,7 @@ async def github(request: Request, state: State, credentials: Credentials) -> di
     return await _store(state, "github", translation, principal)
 
 
-@router.post("/alertmanager", summary="Prometheus Alertmanager webhook (payload version 4)")
+@router.post("/alertmanager", response_model=WebhookResult, summary="Prometheus Alertmanager webhook (payload version 4)")
 async def alertmanager(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
     body = await _body(request)
     principal = await _authorise(state, credentials, body)
@@ -128,7 +129,7 @@ async def alertmanager(request: Request, state: State, credentials: Credentials)
     return await _store(state, "alertmanager", translation, principal)
 
 
-@router.post("/pagerduty", summary="PagerDuty v3 webhook (incident.triggered / incident.resolved)")
+@router.post("/pagerduty", response_model=WebhookResult, summary="PagerDuty v3 webhook (incident.triggered / incident.resolved)")
 async def pagerduty(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
     body = await _body(request)
     principal = await _authorise(
