@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict
 
+from roadbed.domain.models import Role
 from roadbed.private_files import private_dir, write_private
 from roadbed.storage import tokens
 from roadbed.storage.database import Database
-
-
-class Role(StrEnum):
-    DEVELOPER = "developer"
-    PLATFORM_ADMIN = "platform-admin"
-    VIEWER = "viewer"
 
 
 class Principal(BaseModel):

@@ -11,7 +11,7 @@ from temporalio.exceptions import ActivityError
 
 with workflow.unsafe.imports_passed_through():
     from roadbed.activities.contracts import DEPLOY_RECORD, DEPLOY_ROLLOUT, DeploymentRecord, RolloutInput
-    from roadbed.domain.models import DeployInput, DeployResult, ErrorInfo, StepName
+    from roadbed.domain.models import DeployInput, DeploymentStatus, DeployResult, ErrorInfo, StepName
     from roadbed.domain.workflow_names import DEPLOY_WORKFLOW
     from roadbed.workflows.policies import DEPLOY_ROLLOUT_RETRY, RECORD_POLICY, STEP_POLICIES
     from roadbed.workflows.saga import error_info
@@ -35,16 +35,16 @@ class DeployServiceWorkflow:
         error: ErrorInfo | None = None
         try:
             await self._rollout(data, data.version)
-            status, running = "success", data.version
+            status, running = DeploymentStatus.SUCCESS, data.version
         except ActivityError as failure:
             error = error_info(StepName.KUBERNETES, failure)
             self._phase = "rolling back"
             try:
                 await self._rollout(data, data.previous_version)
-                status, running = "rolled_back", data.previous_version
+                status, running = DeploymentStatus.ROLLED_BACK, data.previous_version
             except ActivityError:
-                status, running = "failure", data.version
-        self._phase = status
+                status, running = DeploymentStatus.FAILURE, data.version
+        self._phase = status.value
         result = DeployResult(
             deployment_id=data.deployment_id, status=status, version=data.version, running_version=running, error=error,
             started_at=started, finished_at=workflow.now(),

@@ -41,6 +41,27 @@ class EnvironmentStatus(StrEnum):
         return self in LIVE_STATUSES
 
 
+
+class Role(StrEnum):
+    """What a token may do: developers act for their teams, platform-admins for all, viewers only read."""
+
+    DEVELOPER = "developer"
+    PLATFORM_ADMIN = "platform-admin"
+    VIEWER = "viewer"
+
+
+class DeploymentStatus(StrEnum):
+    """How a deployment ended (a DORA input): rolled out, rolled back after a failed rollout, or failed outright."""
+
+    SUCCESS = "success"
+    FAILURE = "failure"
+    ROLLED_BACK = "rolled_back"
+
+
+#: Deployments that count as failed changes.
+FAILED_DEPLOYMENT_STATUSES = (DeploymentStatus.FAILURE, DeploymentStatus.ROLLED_BACK)
+
+
 LIVE_STATUSES = frozenset(
     {
         EnvironmentStatus.PENDING_APPROVAL,
@@ -221,7 +242,7 @@ class DeployInput(Frozen):
 
 class DeployResult(Frozen):
     deployment_id: str
-    status: str  # success | rolled_back | failure
+    status: DeploymentStatus
     version: str
     running_version: str
     error: ErrorInfo | None = None

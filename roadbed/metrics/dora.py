@@ -56,9 +56,10 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, true, union_all
 from sqlalchemy.orm import Session
 
+from roadbed.domain.models import FAILED_DEPLOYMENT_STATUSES, DeploymentStatus
 from roadbed.metrics.sql import epoch, seconds_between
 from roadbed.metrics.thresholds import DEFAULT, Profile, Tier, overall_tier
-from roadbed.storage.events import FAILED_DEPLOYMENT_STATUSES, normalise_environment, services_of_team
+from roadbed.storage.events import normalise_environment, services_of_team
 from roadbed.storage.tables import DeploymentRow, IncidentRow, UtcDateTime
 
 _DEPLOYMENTS = DeploymentRow.__table__
@@ -198,7 +199,7 @@ class _DoraQueries:
     def counts(self) -> list[tuple[str, int, int]]:
         d = _DEPLOYMENTS.alias("d")
         query = (
-            select(d.c.service, func.count(), func.sum(case((d.c.status == "success", 1), else_=0)))
+            select(d.c.service, func.count(), func.sum(case((d.c.status == DeploymentStatus.SUCCESS, 1), else_=0)))
             .where(self._in(d, self.since))
             .group_by(d.c.service)
         )
@@ -214,7 +215,7 @@ class _DoraQueries:
             after = and_(n.c.deployed_at >= d.c.deployed_at, or_(n.c.deployed_at > d.c.deployed_at, n.c.id > d.c.id))
             conditions = [n.c.service == d.c.service, n.c.environment == self.environment, after, n.c.deployed_at <= self.now]
             if successful:
-                conditions.append(n.c.status == "success")
+                conditions.append(n.c.status == DeploymentStatus.SUCCESS)
             value = n.c.id if column == "id" else epoch(n.c.deployed_at)
             return select(value).where(*conditions).order_by(n.c.deployed_at, n.c.id).limit(1).scalar_subquery()
 
@@ -246,13 +247,13 @@ class _DoraQueries:
                 earlier.c.environment == self.environment,
                 earlier.c.commit_sha == d.c.commit_sha,
                 earlier.c.deployed_at < self.since,
-                earlier.c.status == "success",
+                earlier.c.status == DeploymentStatus.SUCCESS,
             )
             .exists()
         )
         query = (
             select(d.c.service, func.min(epoch(d.c.deployed_at)) - func.min(epoch(d.c.commit_time)))
-            .where(self._in(d, self.since), d.c.status == "success", ~deployed_before)
+            .where(self._in(d, self.since), d.c.status == DeploymentStatus.SUCCESS, ~deployed_before)
             .group_by(d.c.service, d.c.commit_sha)
         )
         return self.session.execute(query)

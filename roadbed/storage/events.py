@@ -25,12 +25,10 @@ from sqlalchemy import Select, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from roadbed.domain.models import DeploymentStatus
 from roadbed.storage.tables import DeploymentRow, EnvironmentRow, IncidentRow
 
-DeploymentStatus = Literal["success", "failure", "rolled_back"]
 Outcome = Literal["created", "updated", "unchanged"]
-
-FAILED_DEPLOYMENT_STATUSES = ("failure", "rolled_back")
 
 #: Common spellings of environment names, mapped onto Roadbed's (`dev`, `staging`, `prod`), so that a
 #: GitHub deployment to `production` counts in the default `environment=prod` report.

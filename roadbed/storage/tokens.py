@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from roadbed.domain.models import Role
 from roadbed.storage.tables import ApiTokenRow
 
 TOKEN_PREFIX = "rbd_"
@@ -61,4 +62,4 @@ def get_token(session: Session, token_id: str) -> ApiTokenRow | None:
 
 def active_admin_tokens(session: Session) -> list[ApiTokenRow]:
     """Active platform-admin tokens: bootstrapping refuses while one exists, and the last one cannot be revoked."""
-    return list(session.scalars(select(ApiTokenRow).where(ApiTokenRow.role == "platform-admin", ApiTokenRow.revoked_at.is_(None))))
+    return list(session.scalars(select(ApiTokenRow).where(ApiTokenRow.role == Role.PLATFORM_ADMIN, ApiTokenRow.revoked_at.is_(None))))
