@@ -9,6 +9,7 @@ control shows the same payloads do change things when alpha sends them, so the s
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -100,7 +101,18 @@ async def alphas_service(api: httpx.AsyncClient, database: Database) -> tuple[ht
     assert (await wait_final(alpha, dev["id"]))["status"] == "SUCCEEDED"
     prod = (await alpha.post("/v1/environments", json=body("orders", team="alpha", environment="prod"))).json()
     assert prod["status"] == "PENDING_APPROVAL"
+    await docs_settled(alpha, "default/component/orders")
     return alpha, {"dev": dev["id"], "prod": prod["id"]}
+
+
+async def docs_settled(client: httpx.AsyncClient, entity: str) -> None:
+    """Provisioning queues a TechDocs build that finishes in the background: let it, so it is not taken for a change."""
+    for _ in range(600):
+        status = (await client.get(f"/v1/techdocs/{entity}/build")).json()
+        if status.get("state") in {"built", "failed"}:
+            return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"the TechDocs build of {entity} never settled: {status}")
 
 
 async def test_no_operation_lets_another_team_change_anything(api: httpx.AsyncClient, database: Database, settings: Settings) -> None:

@@ -5,8 +5,10 @@ Playwright never downloads a browser here: it launches /usr/bin/chromium (`apt-g
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,7 +21,10 @@ from tests.e2e.harness import RoadbedUp
 
 CHROMIUM = "/usr/bin/chromium"
 BUILTIN = Path(__file__).resolve().parents[2] / "golden_paths"
-SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+# The README's screenshots are refreshed on purpose (`ROADBED_UPDATE_SCREENSHOTS=1 bash tests/run.sh tests/portal`);
+# an ordinary run still takes every screenshot, into a scratch folder, so the working tree stays clean.
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+SCREENSHOTS = DOCS_SCREENSHOTS if os.environ.get("ROADBED_UPDATE_SCREENSHOTS") else Path(tempfile.gettempdir()) / "roadbed-screenshots"
 
 
 def hostile_golden_paths(root: Path) -> Path:
