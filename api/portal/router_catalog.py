@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-import yaml
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
@@ -26,6 +25,7 @@ from roadbed.domain.errors import Conflict
 from roadbed.metrics.adoption import component_owner_team
 from roadbed.metrics.scorecards import scorecards
 from roadbed.metrics.thresholds import get_profile
+from roadbed.rendering import plain_yaml
 from roadbed.search import entity_url
 from roadbed.storage import catalog, catalog_browse
 
@@ -103,7 +103,7 @@ def _definition(body: dict[str, Any]) -> str:
     value = (body.get("spec") or {}).get("definition")
     if value is None:
         return ""
-    return value if isinstance(value, str) else yaml.safe_dump(value, sort_keys=False)
+    return value if isinstance(value, str) else plain_yaml.dump(value)
 
 
 def _scorecard(state: Any, session: Any, body: dict[str, Any], name: str) -> dict[str, Any] | None:

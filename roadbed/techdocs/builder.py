@@ -18,9 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from roadbed.ports import RepoHost
+from roadbed.rendering import plain_yaml
 from roadbed.techdocs.config import UnsafeConfig, safe_relative_path, sanitize
 from roadbed.techdocs.pages import IndexedPage, index_site
 
@@ -86,7 +85,7 @@ def _size(root: Path) -> int:
 
 
 def run_mkdocs(work: Path, config: dict[str, object], limits: Limits) -> None:
-    (work / "mkdocs.yml").write_text(yaml.safe_dump(config, sort_keys=False))
+    (work / "mkdocs.yml").write_text(plain_yaml.dump(config))
     command = [sys.executable, "-m", "mkdocs", "build", "--quiet", "--config-file", str(work / "mkdocs.yml")]
     try:
         done = subprocess.run(command, cwd=work, env=_child_environment(work), capture_output=True, timeout=limits.timeout_seconds, check=False)
