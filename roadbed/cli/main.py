@@ -215,4 +215,29 @@ def api() -> None:
         database.dispose()
 
 
+@app.command()
+def migrate() -> None:
+    """Bring the engine database's schema to the newest revision, then exit (idempotent; safe from several replicas).
+
+    `api` and `worker` migrate at start as well; a deployment runs this once first (docker-compose.yml's `migrate`
+    service) so a failing migration stops the rollout before any replica serves. On PostgreSQL, concurrent runs
+    queue on an advisory lock (Database.migrate), so replicas starting together cannot race.
+    """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from roadbed.storage.database import Database
+
+    settings = _settings()
+    _configure_logging()
+    database = Database(settings.resolved_database_url)
+    try:
+        database.migrate()
+        revision = database.current_revision()
+    except SQLAlchemyError as exc:
+        raise fail(f"cannot migrate the engine database: {str(exc).splitlines()[0]}") from exc
+    finally:
+        database.dispose()
+    console.print(f"engine database at revision {revision}", highlight=False)
+
+
 register_environment_commands(app)  # after the platform commands, so `--help` lists those first

@@ -16,6 +16,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from roadbed.private_files import create_private_file, private_dir
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+# The key of the PostgreSQL advisory lock `migrate()` holds: any fixed 64-bit number no other client of the same
+# database uses; this one is the first 8 bytes of sha256("roadbed.migrate"), as a signed bigint.
+MIGRATION_LOCK_KEY = -845815766212449642
 log = logging.getLogger("roadbed.storage")
 
 
@@ -74,12 +77,23 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS_DIR))
         with self.engine.begin() as connection:
+            if not self.is_sqlite:
+                # Several replicas (api, worker, the one-shot `roadbed migrate`) may start at once on one database:
+                # the first to take this transaction-scoped lock migrates, the others wait and then find the schema
+                # at head. Released at commit or rollback, so a crashed migrator never leaves it held. SQLite needs
+                # none: its write lock already serialises the migrating transactions.
+                connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
             config.attributes["connection"] = connection
             before = MigrationContext.configure(connection).get_current_revision()
             command.upgrade(config, "head")
             after = MigrationContext.configure(connection).get_current_revision()
         if after != before:
             log.info("engine database migrated from revision %s to %s", before or "(empty)", after)
+
+    def current_revision(self) -> str | None:
+        """The Alembic revision the schema is at (None: never migrated); `roadbed migrate` reports it."""
+        with self.engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
 
     def ping(self) -> None:
         with self.engine.connect() as connection:
