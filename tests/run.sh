@@ -30,6 +30,12 @@ venv="${ROADBED_TEST_VENV:-.venv}"
 export PATH="$PWD/$venv/bin:$PATH"
 export VIRTUAL_ENV="$PWD/$venv"
 
+# openapi-python-client pins an older typer than the CLI needs, so it lives in a venv of its own
+# (tests/api/test_openapi.py generates a client from /openapi.json with it).
+tools="${venv}-openapi-client"
+[ -x "$tools/bin/openapi-python-client" ] || { python3 -m venv "$tools" && "$tools/bin/python" -m pip install -q --disable-pip-version-check 'openapi-python-client>=0.29,<0.30'; }
+export OPENAPI_PYTHON_CLIENT="$PWD/$tools/bin/openapi-python-client"
+
 if [ -z "${ROADBED_TEST_POSTGRES_URL:-}" ]; then
   pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
   pg_data=$(mktemp -d /tmp/roadbed-test-pg.XXXXXX)
