@@ -39,7 +39,9 @@ class TerraformBackend(StrEnum):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="ROADBED_", toml_file="roadbed.toml", extra="ignore")
+    # env_ignore_empty: `ROADBED_X=` means "unset" (the default applies), as docker-compose.yml passes every optional
+    # setting as `${ROADBED_X:-}`; an empty path or token would otherwise be taken literally (Path("") is ".").
+    model_config = SettingsConfigDict(env_prefix="ROADBED_", toml_file="roadbed.toml", extra="ignore", env_ignore_empty=True)
 
     # -- data dir and engine database
     home: Path = Field(default_factory=lambda: Path.home() / ".roadbed")
