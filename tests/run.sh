@@ -10,6 +10,7 @@ need_apt=()
 command -v git >/dev/null || need_apt+=(git)
 command -v curl >/dev/null || need_apt+=(curl)   # the README walkthrough (tests/e2e/test_readme.py)
 command -v promtool >/dev/null || need_apt+=(prometheus)
+command -v docker-compose >/dev/null || need_apt+=(docker-compose)  # `docker-compose config` (tests/unit/test_compose.py)
 command -v npm >/dev/null || need_apt+=(nodejs npm)
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_apt+=(postgresql)
 [ -x /usr/bin/chromium ] || need_apt+=(chromium)  # portal journeys (tests/portal): Playwright drives Debian's chromium
