@@ -194,9 +194,13 @@ async def adoption_page(request: Request, me: Me, team: str = "") -> Response:
     chosen = _text("team", team)
 
     def work(state: Any, session: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-        report = adoption_report(session, state.golden_paths, team=chosen)
-        teams = sorted({t for t in (component_owner_team(row.body) for row in components(session, chosen)) if t})[:50]
-        return report, {t: adoption_report(session, state.golden_paths, team=t) for t in teams}
+        rows = components(session, chosen)  # read once: a report per team over the same rows (bench/portal.py)
+        by_team: dict[str, list[Any]] = {}
+        for row in rows:
+            if owner_team := component_owner_team(row.body):
+                by_team.setdefault(owner_team, []).append(row)
+        report = adoption_report(session, state.golden_paths, team=chosen, rows=rows)
+        return report, {t: adoption_report(session, state.golden_paths, team=t, rows=by_team[t]) for t in sorted(by_team)[:50]}
 
     report, by_team = await _query(request, work)
     paths = report["by_golden_path"]

@@ -78,8 +78,11 @@ def golden_path_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return template_name(annotations.get(SOURCE_TEMPLATE)), str(version) if version is not None else None
 
 
-def adoption_report(session: Session, registry: GoldenPathRegistry, *, team: str | None = None) -> dict[str, Any]:
-    rows = components(session, team)
+def adoption_report(
+    session: Session, registry: GoldenPathRegistry, *, team: str | None = None, rows: list[CatalogEntityRow] | None = None
+) -> dict[str, Any]:
+    """`rows`: the team's components when the caller has them already (a report per team reads the catalog once)."""
+    rows = components(session, team) if rows is None else rows
     by_path: dict[str, dict[str, Any]] = {}
     versions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     outdated_services = []

@@ -36,7 +36,7 @@ from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.metrics.adoption import component_owner_team, components, golden_path_of, is_outdated
 from roadbed.metrics.dora import DoraScope, overall_tiers_by_service
 from roadbed.metrics.thresholds import DEFAULT, Profile, Tier
-from roadbed.storage.tables import EnvironmentRow
+from roadbed.storage.tables import CatalogEntityRow, EnvironmentRow
 
 
 @dataclass(frozen=True)
@@ -153,6 +153,46 @@ def _average(values: list[float]) -> float | None:
     return round(sum(values) / len(values), 1) if values else None
 
 
+def _card(facts: ServiceFacts, checks: tuple[CheckDefinition, ...]) -> dict[str, Any]:
+    total_weight = sum(check.weight for check in checks) or 1
+    results = []
+    passed_weight = 0.0
+    for check in checks:
+        passed, detail = RULES[check.rule](facts, check.params)
+        passed_weight += check.weight if passed else 0
+        results.append({"id": check.id, "title": check.title, "passed": passed, "detail": detail})
+    return {"service": facts.service, "team": facts.team, "score": round(100 * passed_weight / total_weight, 1), "checks": results}
+
+
+def service_scorecard(
+    session: Session,
+    registry: GoldenPathRegistry,
+    service: str,
+    *,
+    now: datetime,
+    checks: tuple[CheckDefinition, ...] = CHECKS,
+    profile: Profile = DEFAULT,
+    link_gap_hours: float = 24.0,
+) -> dict[str, Any] | None:
+    """One service's card as `scorecards` has it, reading only that service's rows (the catalog entity page);
+    None when the engine knows no such service."""
+    bodies = list(session.scalars(
+        select(CatalogEntityRow.body).where(CatalogEntityRow.kind == "component", CatalogEntityRow.name == service).order_by(CatalogEntityRow.ref)
+    ))
+    live = list(session.scalars(select(EnvironmentRow).where(EnvironmentRow.live_key.is_not(None), EnvironmentRow.service == service)))
+    if not bodies and not live:
+        return None
+    component = bodies[-1] if bodies else None  # as `scorecards`' name → body map: the last by ref
+    team = (component_owner_team(component) if component else None) or next((env.team for env in live), None)
+    tier = None
+    if any(check.rule == "dora_tier_at_least" for check in checks):
+        dora_check = next(check for check in checks if check.rule == "dora_tier_at_least")
+        scope = DoraScope(environment=dora_check.params.get("environment", "prod"), window_days=int(dora_check.params.get("window_days", 30)),
+                          service=service, link_gap_hours=link_gap_hours)
+        tier = overall_tiers_by_service(session, scope, now=now, profile=profile).get(service)
+    return _card(ServiceFacts(service, team, component, live, tier, registry), checks)
+
+
 def scorecards(
     session: Session,
     registry: GoldenPathRegistry,
@@ -187,17 +227,10 @@ def scorecards(
             link_gap_hours=link_gap_hours,
         )
         tiers = overall_tiers_by_service(session, scope, now=now, profile=profile)
-    total_weight = sum(check.weight for check in checks) or 1
-    cards = []
-    for service in selected:
-        facts = ServiceFacts(service, team_of(service), component_by_service.get(service), live.get(service, []), tiers.get(service), registry)
-        results = []
-        passed_weight = 0.0
-        for check in checks:
-            passed, detail = RULES[check.rule](facts, check.params)
-            passed_weight += check.weight if passed else 0
-            results.append({"id": check.id, "title": check.title, "passed": passed, "detail": detail})
-        cards.append({"service": service, "team": facts.team, "score": round(100 * passed_weight / total_weight, 1), "checks": results})
+    cards = [
+        _card(ServiceFacts(service, team_of(service), component_by_service.get(service), live.get(service, []), tiers.get(service), registry), checks)
+        for service in selected
+    ]
     by_team: dict[str, list[float]] = defaultdict(list)
     for card in cards:
         by_team[card["team"] or "(none)"].append(card["score"])
