@@ -50,7 +50,8 @@ class CompensationActivities(StepActivities):
     def infrastructure(self, data: CompensationInput) -> StepResult:
         def work() -> str:
             self.ports.infrastructure.destroy(data.provision.environment_id)
-            return f"destroyed {len(data.provision.request.resources)} resource(s)"
+            count = len(data.provision.request.resources)
+            return f"destroyed {count} resource{'' if count == 1 else 's'}"
 
         return self._undo(StepName.INFRASTRUCTURE, data, work)
 

@@ -41,7 +41,7 @@ class ProvisioningActivities(StepActivities):
     def validate(self, data: StepInput) -> StepResult:
         def work() -> tuple[EnvironmentOutputs, str]:
             request, golden_path = self.ports.validator.validate(data.provision.request.model_dump(exclude_none=True), sealed_settings=True)
-            return data.outputs, f"golden path {golden_path.name}@{golden_path.version}, {len(request.resources)} resource(s)"
+            return data.outputs, f"golden path {golden_path.name}@{golden_path.version}, {len(request.resources)} resource{'' if len(request.resources) == 1 else 's'}"
 
         return self._tracked(StepName.VALIDATE, data.provision, work)
 
@@ -82,7 +82,7 @@ class ProvisioningActivities(StepActivities):
             applied = self.ports.infrastructure.apply(data.provision.environment_id, root, values)
             resources = {r.name: ResourceOutputs(type=r.type, name=r.name, outputs=applied.get(module_key(r), {})) for r in request.resources}
             names = ", ".join(f"{r.type}:{r.name}" for r in request.resources)
-            return data.outputs.model_copy(update={"resources": resources}), f"applied {len(resources)} resource(s): {names}"
+            return data.outputs.model_copy(update={"resources": resources}), f"applied {len(resources)} resource{'' if len(resources) == 1 else 's'}: {names}"
 
         return self._tracked(StepName.INFRASTRUCTURE, data.provision, work)
 
@@ -121,7 +121,7 @@ class ProvisioningActivities(StepActivities):
             document = plain_yaml.dump_all(entities).encode()
             self.ports.repo_host.commit_files(request.service, {"catalog-info.yaml": document}, "Register in the software catalog")
             refs = self.ports.catalog.register(entities, provision.environment_id)
-            return outputs.model_copy(update={"catalog_ref": refs[0]}), f"registered {len(refs)} entities"
+            return outputs.model_copy(update={"catalog_ref": refs[0]}), f"registered {len(refs)} {'entity' if len(refs) == 1 else 'entities'}"
 
         return self._tracked(StepName.CATALOG, data.provision, work)
 

@@ -19,6 +19,34 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
+#: a portal form declared up to this many times the limit is drained so its page can say "too large"; larger: 413
+PAGE_DRAIN_FACTOR = 8
+
+
+def _is_page_form(scope: Scope, headers: dict[bytes, bytes]) -> bool:
+    path = scope.get("path", "")
+    return (scope.get("method") == "POST" and not path.startswith(("/v1/", "/v1")) and
+            headers.get(b"content-type", b"").split(b";")[0].strip() == b"application/x-www-form-urlencoded")
+
+
+def _drained(receive: Receive) -> Receive:
+    """The request's body read to its end and dropped; the app receives one empty body."""
+    done = False
+
+    async def empty() -> Message:
+        nonlocal done
+        if done:
+            return await receive()  # after the body: wait for the disconnect, as Starlette expects
+        while True:
+            message = await receive()
+            if message["type"] != "http.request" or not message.get("more_body", False):
+                break
+        done = True
+        return {"type": "http.request", "body": b"", "more_body": False} if message["type"] == "http.request" else message
+
+    return empty
+
+
 class BodySizeLimit:
     def __init__(self, app: ASGIApp, limit: int = MAX_BODY_BYTES) -> None:
         self.app = app
@@ -28,8 +56,15 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope.get("headers") or []).get(b"content-length")
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > self.limit):
+            if declared.isdigit() and int(declared) <= PAGE_DRAIN_FACTOR * self.limit and _is_page_form(scope, headers):
+                # a browser's form: its page answers "too large" (next to the field) instead of a JSON 413 it would
+                # show raw; the body is read and dropped, never kept, and the page sees none of it
+                scope.setdefault("state", {})["body_too_large"] = True
+                await self.app(scope, _drained(receive), send)
+                return
             await self._reject(send)
             return
         seen = 0

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from roadbed.api.portal import csrf
-from roadbed.api.portal.forms import Form, read_form
+from roadbed.api.portal.forms import MAX_FORM_BYTES, Form, read_form
 from roadbed.api.portal.sessions import Sessions, SignedIn, load_secret
 
 
@@ -32,10 +32,10 @@ async def signed_in(request: Request) -> SignedIn:
     return me
 
 
-async def posted(request: Request) -> tuple[SignedIn, Form]:
+async def posted(request: Request, limit: int = MAX_FORM_BYTES) -> tuple[SignedIn, Form]:
     """A POST from a signed-in page: the session first, then its CSRF token, before anything else happens."""
     me = await signed_in(request)
-    form = await read_form(request)
+    form = await read_form(request, limit)
     csrf.check(me.csrf_token, csrf.presented(request, form))
     return me, form
 

@@ -15,6 +15,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 
+from roadbed.api.errors import ApiError
 from roadbed.golden_paths import GoldenPath
 from roadbed.rendering.terraform import COMMON_VARIABLES
 from roadbed.terraform_variables import module_variables
@@ -27,11 +28,20 @@ MAX_FORM_BYTES = 256 * 1024
 Form = dict[str, list[str]]
 
 
-async def read_form(request: Request) -> Form:
-    """An urlencoded body as name → values (in order); no multipart, nothing else accepted."""
+class FormTooLarge(ApiError):
+    """A form body over its limit: a 413 page (the register page shows it next to `catalog_info`), never a CSRF 403."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, "payload_too_large", f"This form is too large: at most {limit // 1024} KiB can be sent at once.")
+        self.limit = limit
+
+
+async def read_form(request: Request, limit: int = MAX_FORM_BYTES) -> Form:
+    """An urlencoded body as name → values (in order); no multipart, nothing else accepted. Over `limit`: FormTooLarge
+    (nothing in it is read, so nothing changes; the session was checked before)."""
     body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        return {}
+    if len(body) > limit or getattr(request.state, "body_too_large", False):  # the latter: over the app's limit (api/limits.py)
+        raise FormTooLarge(limit)
     form: Form = {}
     for name, value in parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True):
         form.setdefault(name, []).append(value)

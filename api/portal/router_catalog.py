@@ -12,14 +12,16 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 
 from roadbed.api.errors import ApiError
+from roadbed.api.limits import MAX_BODY_BYTES as BODY_LIMIT
 from roadbed.api.portal.charts import Node, relation_graph
 from roadbed.api.portal.common import Me, mark_portal, posted
-from roadbed.api.portal.forms import Field, last
+from roadbed.api.portal.forms import Field, FormTooLarge, last
 from roadbed.api.portal.sessions import SignedIn
 from roadbed.api.portal.views import render
 from roadbed.api.routers.catalog import _register
 from roadbed.auth import Role
 from roadbed.catalog import KINDS, CatalogValidationError, MalformedBody, UnsupportedMediaType, load_entities, validate_entities
+from roadbed.catalog import MAX_BODY_BYTES as MAX_YAML_BYTES
 from roadbed.catalog.refs import InvalidRef, parse_ref
 from roadbed.domain.errors import Conflict
 from roadbed.metrics.scorecards import service_scorecard
@@ -31,6 +33,8 @@ from roadbed.storage import catalog, catalog_browse
 router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_portal)])
 
 PAGE_SIZE = 25
+TOO_LARGE = (f"This catalog-info.yaml is too large: paste at most {MAX_YAML_BYTES // 1024 // 1024} MiB, "
+             "or register its documents in several parts")
 EXAMPLE = """apiVersion: backstage.io/v1alpha1
 kind: Component
 metadata:
@@ -171,10 +175,17 @@ def _register_page(request: Request, me: SignedIn, text: str, error: str | None 
 
 @router.post("/catalog/register")
 async def register(request: Request) -> Response:
-    me, form = await posted(request)
+    try:  # a pasted file of 1 MiB takes up to ~3 MiB urlencoded: the form may be as large as the app lets a body be
+        me, form = await posted(request, BODY_LIMIT)
+    except FormTooLarge:
+        me = request.state.signed_in
+        _may_register(me)
+        return _register_page(request, me, "", TOO_LARGE, status_code=413)
     _may_register(me)
     text = last(form, "catalog_info")
     state = request.app.state.roadbed
+    if len(text.encode()) > MAX_YAML_BYTES:
+        return _register_page(request, me, text, TOO_LARGE, status_code=413)
     try:
         entities = validate_entities(load_entities(text.encode(), "application/yaml"))
         refs = await asyncio.to_thread(_register, state.database, me.principal, entities)
