@@ -10,6 +10,7 @@ listed and never half-run.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -168,10 +169,10 @@ def read_template(source: Path) -> dict[str, Any]:
     return document
 
 
-def unloadable(directory: Path, reason: str) -> GoldenPath:
+def unloadable(directory: Path, reason: str, *, name: str | None = None) -> GoldenPath:
     """The entry of a template that cannot be loaded: listed under its directory's name, never requestable."""
     return GoldenPath(
-        name=directory.name, title=directory.name, description="", version="0.0.0", parameters={"type": "object", "properties": {}},
+        name=name or directory.name, title=name or directory.name, description="", version="0.0.0", parameters={"type": "object", "properties": {}},
         pages=[], roadbed=RoadbedSpec(), steps=[], directory=directory, problems=[reason],
     )
 
@@ -179,23 +180,68 @@ def unloadable(directory: Path, reason: str) -> GoldenPath:
 def load_golden_path(directory: Path) -> GoldenPath:
     """Load `directory/template.yaml`; problems, even a file that cannot be read or parsed, become `problems`,
     not exceptions: one bad template must not stop `roadbed up` or hide the others."""
+    return load_golden_path_file(directory / "template.yaml")
+
+
+def load_golden_path_file(source: Path) -> GoldenPath:
+    """Load one template file (`template.yaml` or any other `*.yaml` of `kind: Template`); its directory holds
+    its skeletons. A template that cannot be loaded is listed under its directory's name (or the file's
+    stem, when it is not `template.yaml`)."""
+    directory = source.parent
+    fallback = directory.name if source.name == "template.yaml" else source.stem
     try:
-        return _load(directory)
+        return _load(source, fallback)
     except TemplateError as exc:
-        return unloadable(directory, str(exc))
+        return unloadable(directory, str(exc), name=fallback)
     except ValidationError as exc:
         error = exc.errors()[0]
-        return unloadable(directory, f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}")
+        return unloadable(directory, f"{'.'.join(str(part) for part in error['loc'])}: {error['msg']}", name=fallback)
 
 
-def _load(directory: Path) -> GoldenPath:
-    document = read_template(directory / "template.yaml")
+_SKIPPED_DIRECTORIES = frozenset({"node_modules", "skeleton", "skeletons", "content"})
+_MAX_SEARCH_DEPTH = 6
+
+
+def _is_template_document(path: Path) -> bool:
+    try:
+        if path.stat().st_size > MAX_TEMPLATE_BYTES:
+            return False
+        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return False
+    return any(isinstance(document, dict) and document.get("kind") == "Template" for document in documents)
+
+
+def find_template_files(root: Path, *, _depth: int = 0) -> list[Path]:
+    """The template files under `root`: its `template.yaml` (even a broken one, so it is listed invalid) and
+    every other `*.yaml`/`*.yml` whose document is `kind: Template`. A directory that holds a template is
+    not searched further (its subdirectories are skeletons); nor are hidden, `_`-prefixed, `node_modules`
+    and skeleton directories."""
+    if not root.is_dir() or root.is_symlink():
+        return []
+    entries = sorted(root.iterdir())
+    found = [root / "template.yaml"] if os.path.lexists(root / "template.yaml") else []
+    found += [
+        path for path in entries
+        if path.suffix in {".yaml", ".yml"} and path.name != "template.yaml" and path.is_file() and not path.is_symlink() and _is_template_document(path)
+    ]
+    if found or _depth >= _MAX_SEARCH_DEPTH:
+        return found
+    for path in entries:
+        if path.is_dir() and not path.is_symlink() and not path.name.startswith((".", "_")) and path.name not in _SKIPPED_DIRECTORIES:
+            found += find_template_files(path, _depth=_depth + 1)
+    return found
+
+
+def _load(source: Path, fallback_name: str) -> GoldenPath:
+    directory = source.parent
+    document = read_template(source)
     problems: list[str] = []
     if document.get("apiVersion") != "scaffolder.backstage.io/v1beta3" or document.get("kind") != "Template":
         problems.append("not a scaffolder.backstage.io/v1beta3 Template")
     metadata = _mapping(document.get("metadata"), "metadata")
     spec = _mapping(document.get("spec"), "spec")
-    name = _text(metadata.get("name"), "metadata.name") or directory.name
+    name = _text(metadata.get("name"), "metadata.name") or fallback_name
     try:
         roadbed = RoadbedSpec.model_validate(_mapping(spec.get("roadbed"), "spec.roadbed"))
     except ValidationError as exc:
@@ -248,8 +294,10 @@ def _load(directory: Path) -> GoldenPath:
 class GoldenPathRegistry:
     """Every golden path found in the configured directories; the first of a name wins.
 
-    Each visible subdirectory is a template; one that cannot be loaded (no template.yaml, bad YAML, ...) is
-    listed invalid with its reason. Hidden and `_`-prefixed ones (.git, __pycache__) are skipped.
+    Each visible subdirectory holds templates: its `template.yaml`, or any `*.yaml` of `kind: Template` found
+    in it or below (`find_template_files`), as do `*.yaml` files of that kind directly in a root. One that
+    cannot be loaded (bad YAML, ...) is listed invalid with its reason, as is a subdirectory without any
+    template. Hidden and `_`-prefixed ones (.git, __pycache__) are skipped.
     """
 
     def __init__(self, directories: list[Path]) -> None:
@@ -257,9 +305,13 @@ class GoldenPathRegistry:
         for root in directories:
             if not root.is_dir():
                 continue
-            for directory in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
-                golden_path = load_golden_path(directory)
+            for source in sorted(p for p in root.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file() and _is_template_document(p)):
+                golden_path = load_golden_path_file(source)
                 self._paths.setdefault(golden_path.name, golden_path)
+            for directory in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+                sources = find_template_files(directory)
+                for golden_path in [load_golden_path_file(source) for source in sources] or [unloadable(directory, "has no template.yaml (nor any *.yaml of kind: Template)")]:
+                    self._paths.setdefault(golden_path.name, golden_path)
 
     def list(self) -> list[GoldenPath]:
         return sorted(self._paths.values(), key=lambda gp: gp.name)

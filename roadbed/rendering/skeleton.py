@@ -4,21 +4,28 @@ Rules that keep a template honest: file and directory names may be templated but
 leave the repository (`..`, absolute paths) nor write into git's own directory (`.git` as any
 path component, in any letter case: case-insensitive file systems and git itself treat `.GIT` as
 `.git`, and a planted `.git/hooks/*` or `.git/config` runs code on whoever clones); skeletons may
-not contain symlinks; binary files and `copyWithoutRender` matches are copied byte for byte;
-`fetch:plain` copies without rendering. Sizes are capped per file and per repository so one golden
-path cannot fill the worker's memory or the git host.
+not contain symlinks; binary files and `copyWithoutTemplating` (or the deprecated `copyWithoutRender`)
+matches are copied byte for byte; `fetch:plain` copies without rendering. Sizes are capped per file and
+per repository so one golden path cannot fill the worker's memory or the git host.
+
+As in Backstage's `fetch:template`: a step whose `if:` is falsy is skipped; globs match as globby does
+(`*` stays within a directory, `**` crosses them, dot files included, a bare directory name means
+everything below it); `copyWithoutTemplating` still renders the matched paths, `copyWithoutRender` does
+not; a name that renders empty (or to a path with an empty directory) drops the entry; the first step
+to write a path keeps it unless a later one says `replace: true`; the executable bit of a skeleton file
+is kept (`RenderedFiles.executable`).
 """
 
 from __future__ import annotations
 
-import fnmatch
 import posixpath
+import re
 from pathlib import Path, PurePosixPath
 from typing import Any, Protocol
 
 from roadbed.domain.errors import PermanentError
 from roadbed.domain.specs import TemplateStep
-from roadbed.rendering.templating import MAX_RENDERED_BYTES, TemplateRenderError, render_text, render_value
+from roadbed.rendering.templating import MAX_RENDERED_BYTES, TemplateRenderError, js_truthy, render_input, render_text, render_value
 
 MAX_SKELETON_FILES = 2000
 MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -39,6 +46,61 @@ class GoldenPath(Protocol):
     output: dict[str, Any]
 
     def fetch_steps(self) -> list[TemplateStep]: ...
+
+
+class RenderedFiles(dict[str, bytes]):
+    """The files of a new repository by path, and which of them are executable (mode 100755 in git)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.executable: set[str] = set()
+
+
+def glob_pattern(glob: str) -> re.Pattern[str]:
+    """A globby/micromatch glob as a regular expression over `/`-separated relative paths."""
+    glob = glob.removeprefix("./")
+    out: list[str] = []
+    i = 0
+    while i < len(glob):
+        char = glob[i]
+        if glob.startswith("**/", i):
+            out.append("(?:.*/)?")
+            i += 3
+            continue
+        if glob.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        elif char == "{" and "}" in glob[i:]:
+            end = glob.index("}", i)
+            out.append("(?:" + "|".join(re.escape(part) for part in glob[i + 1 : end].split(",")) + ")")
+            i = end + 1
+            continue
+        elif char == "[" and "]" in glob[i + 1 :]:
+            end = glob.index("]", i + 1)
+            body = glob[i + 1 : end].replace("\\", "\\\\")
+            out.append("[" + ("^" + body[1:] if body.startswith("!") else body) + "]")
+            i = end + 1
+            continue
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out).rstrip("/") + "/?")
+
+
+def _verbatim_matcher(globs: list[Any], source: Path, where: str) -> Any:
+    patterns = []
+    for glob in globs:
+        if not isinstance(glob, str):
+            raise PermanentError(f"{where}: copyWithoutTemplating entries must be glob strings, got {glob!r}")
+        if not any(c in glob for c in "*?[{") and (source / glob.removeprefix("./")).is_dir():
+            glob = glob.rstrip("/") + "/**"  # globby expands a directory to everything below it
+        patterns.append(glob_pattern(glob))
+    return lambda relative: any(pattern.fullmatch(relative) for pattern in patterns)
 
 
 class UnsafeTemplatePath(PermanentError):
@@ -89,17 +151,25 @@ def _source_dir(golden_path: GoldenPath, url: Any, *, where: str) -> Path:
 def _template_extension(option: Any) -> str | None:
     if option is True:
         return ".njk"
-    return option if isinstance(option, str) and option else None
+    if isinstance(option, str) and option:
+        return option if option.startswith(".") else f".{option}"
+    return None
 
 
-def _render_fetch(golden_path: GoldenPath, step: TemplateStep, inputs: dict[str, Any], files: dict[str, bytes]) -> None:
+def _render_fetch(golden_path: GoldenPath, step: TemplateStep, inputs: dict[str, Any], files: RenderedFiles) -> None:
     where = f"step {step.id or step.action}"
     source = _source_dir(golden_path, inputs.get("url"), where=where)
     target = inputs.get("targetPath") or "."
     render = step.action == "fetch:template"
     values = inputs.get("values") or {}
     context = {"values": values}
-    verbatim = list(inputs.get("copyWithoutRender") or [])
+    if inputs.get("copyWithoutRender") and inputs.get("copyWithoutTemplating"):
+        raise PermanentError(f"{where}: copyWithoutRender and copyWithoutTemplating can not be used at the same time")
+    globs = inputs.get("copyWithoutTemplating") or inputs.get("copyWithoutRender") or []
+    if not isinstance(globs, list):
+        raise PermanentError(f"{where}: copyWithoutTemplating must be a list of globs")
+    verbatim = _verbatim_matcher(globs, source, where)
+    render_verbatim_names = not inputs.get("copyWithoutRender")
     extension = _template_extension(inputs.get("templateFileExtension"))
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source).as_posix()
@@ -112,17 +182,24 @@ def _render_fetch(golden_path: GoldenPath, step: TemplateStep, inputs: dict[str,
         content = path.read_bytes()
         if len(content) > MAX_FILE_BYTES:
             raise PermanentError(f"{where}: {relative!r} is larger than {MAX_FILE_BYTES} bytes")
-        render_content = render and _is_text(content) and not any(fnmatch.fnmatch(relative, glob) for glob in verbatim)
         name = relative
+        copied = verbatim(relative)
+        render_content = render and _is_text(content) and not copied
         if extension is not None:
-            render_content = render_content and relative.endswith(extension)
-            if relative.endswith(extension):
+            render_content = render and _is_text(content) and PurePosixPath(relative).suffix == extension
+            if PurePosixPath(relative).suffix == extension:
                 name = relative[: -len(extension)]
-        if render:
+        if render and (render_verbatim_names or not copied or extension is not None):
             name = render_text(name, context, where=f"{where}: file name {relative!r}")
-        if not name.strip() or name.endswith("/"):
-            continue  # a templated name that renders empty drops the file, as in Backstage
+        if name == "" or name.startswith("/") or "//" in name:
+            continue  # a templated name that renders empty drops the file (or directory), as in Backstage
         out = safe_repo_path(posixpath.join(target, name), where=where)
+        if out in files and not inputs.get("replace"):
+            continue  # an earlier step wrote it: Backstage keeps the first unless `replace`
+        if path.stat().st_mode & 0o100:
+            files.executable.add(out)
+        else:
+            files.executable.discard(out)
         if render_content:
             text = render_text(content.decode("utf-8"), context, where=f"{where}: {relative}", limit=MAX_RENDERED_FILE_BYTES)
             files[out] = text.encode("utf-8")
@@ -133,12 +210,24 @@ def _render_fetch(golden_path: GoldenPath, step: TemplateStep, inputs: dict[str,
             raise PermanentError(f"{where}: {out!r} takes the repository to {total} bytes, over the {MAX_REPOSITORY_BYTES} byte limit")
 
 
-def render_repository(golden_path: GoldenPath, parameters: dict[str, Any]) -> dict[str, bytes]:
-    """All files the new repository gets, keyed by repository path."""
-    files: dict[str, bytes] = {}
+def step_runs(step: TemplateStep, context: dict[str, Any]) -> bool:
+    """A step's `if:` as Backstage evaluates it: `false`, or a template that renders falsy, skips the step."""
+    condition = (step.model_extra or {}).get("if")
+    if condition is False:
+        return False
+    if isinstance(condition, str):
+        return js_truthy(render_value(condition, context, where=f"step {step.id or step.action} if"))
+    return True
+
+
+def render_repository(golden_path: GoldenPath, parameters: dict[str, Any]) -> RenderedFiles:
+    """All files the new repository gets, keyed by repository path (which are executable: `.executable`)."""
+    files = RenderedFiles()
     context: dict[str, Any] = {"parameters": parameters, "steps": {}}
     for step in golden_path.fetch_steps():
-        inputs = render_value(step.input, context, where=f"step {step.id or step.action} input")
+        if not step_runs(step, context):
+            continue
+        inputs = render_input(step.input, context, where=f"step {step.id or step.action} input")
         if not isinstance(inputs, dict):
             raise TemplateRenderError(f"step {step.id or step.action}: input must be a mapping")
         _render_fetch(golden_path, step, inputs, files)

@@ -2,10 +2,17 @@
 
 Backstage templates write `${{ expr }}` for values and `{% ... %}` for blocks; the filters real
 templates use (`dump`, `parseRepoUrl`, `parseEntityRef`, the common string filters) are provided.
-Templates run in Jinja2's `SandboxedEnvironment` with `StrictUndefined`: a template cannot reach
-Python internals and a misspelt value is an error, not an empty string. Parameter values are only
-ever *data* in the render context, never template source, so `{{ 7*7 }}` typed into a form comes
-out literally.
+Templates run in Jinja2's `SandboxedEnvironment`: a template cannot reach Python internals.
+Parameter values are only ever *data* in the render context, never template source, so `{{ 7*7 }}`
+typed into a form comes out literally.
+
+Values behave as they do in Backstage's nunjucks (tests/unit/test_backstage_reference.py renders every
+template both ways and compares the bytes), implemented in Python, never by evaluating JavaScript:
+an undefined value prints as an empty string and so does `null` (`"a" + undefined` is `"aundefined"`,
+as in JavaScript); booleans print `true`/`false`, objects `[object Object]`, lists joined by commas;
+`===`/`!==`, `null`, and the JavaScript string and array members templates use (`.length`, `.trim()`,
+`.split()`, `.replace()`, `.replaceAll()`, `.toUpperCase()`, `.toLowerCase()`, `.includes()`,
+`.startsWith()`, `.endsWith()`, `.indexOf()`, `.slice()`, `.join()`) work; `dump` is `JSON.stringify`.
 
 Rendering has no I/O, so every failure is deterministic: whatever a template raises (syntax error,
 unknown filter, a filter given a bad argument, `{% include %}` of a file that is not there, runaway
@@ -23,7 +30,10 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from jinja2 import BaseLoader, StrictUndefined, TemplateError, TemplateNotFound, Undefined
+from jinja2 import BaseLoader, ChainableUndefined, TemplateError, TemplateNotFound, Undefined
+from jinja2.exceptions import SecurityError
+from jinja2.ext import Extension
+from jinja2.lexer import Token, TokenStream
 from jinja2.sandbox import SandboxedEnvironment
 
 from roadbed.domain.errors import PermanentError
@@ -51,30 +61,233 @@ class TemplateRenderError(PermanentError):
     code = "template_error"
 
 
-def parse_repo_url(url: str) -> dict[str, str | None]:
-    """Backstage's RepoUrlPicker form `host?owner=o&repo=r` (also `organization`, `workspace`, `project`)."""
+def parse_repo_url(url: str) -> dict[str, str]:
+    """Backstage's RepoUrlPicker form `host?owner=o&repo=r` (also `organization`, `workspace`, `project`).
+
+    As in Backstage the result crosses a JSON boundary: absent parts are absent keys (undefined), not nulls.
+    """
+    if not isinstance(url, str):
+        raise TemplateRenderError(f"invalid repoUrl {url!r}: not a string")
     parsed = urlparse(url if "://" in url else f"https://{url}")
     query = {k: v[0] for k, v in parse_qs(parsed.query).items()}
     if not query.get("repo"):
         raise TemplateRenderError(f"invalid repoUrl {url!r}: missing repo query parameter")
-    return {
-        "host": parsed.hostname,
-        "owner": query.get("owner"),
-        "repo": query["repo"],
-        "organization": query.get("organization"),
-        "workspace": query.get("workspace"),
-        "project": query.get("project"),
-    }
+    found = {"host": parsed.netloc, **{key: query.get(key) for key in ("owner", "repo", "organization", "workspace", "project")}}
+    return {key: value for key, value in found.items() if value is not None}
 
 
-def parse_entity_ref(ref: str, defaultKind: str | None = None, defaultNamespace: str = "default") -> dict[str, str | None]:  # noqa: N803 - Backstage's keyword names
-    kind, _, rest = ref.rpartition(":")
-    namespace, _, name = rest.rpartition("/")
-    return {"kind": kind or defaultKind, "namespace": namespace or defaultNamespace, "name": name}
+def parse_entity_ref(ref: str, context: Any = None, *, defaultKind: str | None = None, defaultNamespace: str | None = None) -> dict[str, str | None]:  # noqa: N803 - Backstage's keyword names
+    """`[kind:][namespace/]name`; like Backstage's filter it takes `{defaultKind, defaultNamespace}` as its argument."""
+    options = context if isinstance(context, dict) else {}
+    kind: Any = options.get("defaultKind", defaultKind)
+    namespace: Any = options.get("defaultNamespace", defaultNamespace) or "default"
+    if not isinstance(ref, str):
+        raise TemplateRenderError(f"entity reference must be a string, not {js_string(ref)!r}")
+    rest = ref
+    colon, slash = ref.find(":"), ref.find("/")
+    if colon != -1 and (slash == -1 or colon < slash):
+        kind, rest = ref[:colon], ref[colon + 1 :]
+    if "/" in rest:
+        namespace, rest = rest.split("/", 1)
+    if not kind:
+        raise TemplateRenderError(f'entity reference "{ref}" had missing or empty kind')
+    if not rest:
+        raise TemplateRenderError(f'entity reference "{ref}" had missing or empty name')
+    return {"kind": kind, "namespace": namespace, "name": rest}
 
 
-def _dump(value: Any, indent: int | None = None) -> str:
-    return json.dumps(value, indent=indent)
+class JsUndefined(ChainableUndefined):
+    """JavaScript's `undefined`: prints as nothing, `undefined.x` is undefined, calling it is an error."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return ""
+
+    def __eq__(self, other: Any) -> bool:
+        return other is None or isinstance(other, Undefined)  # `undefined == null`, as nunjucks compares
+
+    def __ne__(self, other: Any) -> bool:
+        return not self.__eq__(other)
+
+    __hash__ = ChainableUndefined.__hash__
+
+
+def _plain(value: Any) -> Any:
+    """A value as JSON sees it: integral floats become integers (JavaScript has one number type)."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < 2**53:
+        return int(value)
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items() if not isinstance(v, Undefined)}
+    if isinstance(value, (list, tuple)):
+        return [None if isinstance(v, Undefined) else _plain(v) for v in value]
+    return value
+
+
+def _js_number(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    text = repr(value)
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        text = f"{mantissa}e{'+' if not exponent.startswith('-') else ''}{int(exponent)}"
+    return text
+
+
+def js_string(value: Any, *, printing: bool = False) -> str:
+    """`String(value)` in JavaScript; when `printing` (nunjucks output), null and undefined print nothing."""
+    if isinstance(value, Undefined):
+        return "" if printing else "undefined"
+    if value is None:
+        return "" if printing else "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return _js_number(value)
+    if isinstance(value, dict):
+        return "[object Object]"
+    if isinstance(value, (list, tuple)):
+        return ",".join("" if item is None or isinstance(item, Undefined) else js_string(item) for item in value)
+    return str(value)
+
+
+def _js_number_of(value: Any) -> float | int:
+    if isinstance(value, Undefined):
+        return float("nan")
+    if value is None:
+        return 0
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, (int, float)):
+        return value
+    text = str(value).strip()
+    if text == "":
+        return 0
+    try:
+        return float(text) if any(c in text for c in ".eE") or text.lower() in {"infinity", "-infinity"} else int(text)
+    except ValueError:
+        return float("nan")
+
+
+def js_add(left: Any, right: Any) -> Any:
+    """`left + right` as JavaScript computes it: strings concatenate (`"a" + undefined` is `"aundefined"`)."""
+    left = js_string(left) if isinstance(left, (dict, list, tuple)) else left
+    right = js_string(right) if isinstance(right, (dict, list, tuple)) else right
+    if isinstance(left, str) or isinstance(right, str):
+        return js_string(left) + js_string(right)
+    return _js_number_of(left) + _js_number_of(right)
+
+
+def _dump(value: Any, indent: Any = None) -> str | Undefined:
+    """`JSON.stringify(value, null, indent)`: compact, non-ASCII kept; `undefined` dumps to nothing."""
+    if isinstance(value, Undefined):
+        return ""
+    spaces = indent if isinstance(indent, int) and not isinstance(indent, bool) and indent > 0 else None
+    if isinstance(indent, str) and indent:
+        spaces = indent[:10]
+    elif spaces is not None:
+        spaces = min(spaces, 10)
+    separators = (",", ":") if spaces is None else (",", ": ")
+    return json.dumps(_plain(value), indent=spaces, separators=separators, ensure_ascii=False)
+
+
+def _lodash_get(obj: Any, key: Any) -> Any:
+    """Backstage's `pick` (lodash `get`); a path that is not there fails, as its undefined result cannot cross Backstage's JSON boundary."""
+    parts = [part for part in re.sub(r"\[(\w+)\]", r".\1", js_string(key)).split(".") if part]
+    for part in parts:
+        if isinstance(obj, dict) and part in obj:
+            obj = obj[part]
+        elif isinstance(obj, list) and part.isdigit() and int(part) < len(obj):
+            obj = obj[int(part)]
+        else:
+            raise TemplateRenderError(f"pick: {js_string(key)!r} is undefined")
+    return obj
+
+
+def _title(value: Any) -> str:
+    """nunjucks' `title`: each space-separated word capitalised (not after `-`, unlike Jinja's)."""
+    return " ".join(word[:1].upper() + word[1:].lower() for word in js_string(value, printing=True).split(" "))
+
+
+def _js_split(text: str, separator: Any = None, limit: Any = None) -> list[str]:
+    if separator is None or isinstance(separator, Undefined):
+        parts = [text]
+    elif separator == "":
+        parts = list(text)
+    else:
+        parts = text.split(js_string(separator))
+    return parts[: int(limit)] if isinstance(limit, int) and not isinstance(limit, bool) else parts
+
+
+def _js_slice(sequence: Any, start: Any = 0, end: Any = None) -> Any:
+    return sequence[int(start) : None if end is None or isinstance(end, Undefined) else int(end)]
+
+
+def _js_index(sequence: Any, item: Any) -> int:
+    if isinstance(sequence, str):
+        return sequence.find(js_string(item))
+    return sequence.index(item) if item in sequence else -1
+
+
+_JS_STRING_MEMBERS: dict[str, Any] = {
+    "trim": lambda s: lambda: s.strip(" \t\n\r\f\v\u00a0\ufeff\u2028\u2029"),
+    "trimStart": lambda s: lambda: s.lstrip(" \t\n\r\f\v\u00a0\ufeff"),
+    "trimEnd": lambda s: lambda: s.rstrip(" \t\n\r\f\v\u00a0\ufeff"),
+    "toUpperCase": lambda s: lambda: s.upper(),
+    "toLowerCase": lambda s: lambda: s.lower(),
+    "split": lambda s: lambda separator=None, limit=None: _js_split(s, separator, limit),
+    "replace": lambda s: lambda old, new: s.replace(js_string(old), js_string(new), 1),
+    "replaceAll": lambda s: lambda old, new: s.replace(js_string(old), js_string(new)),
+    "includes": lambda s: lambda part: js_string(part) in s,
+    "startsWith": lambda s: lambda part: s.startswith(js_string(part)),
+    "endsWith": lambda s: lambda part: s.endswith(js_string(part)),
+    "indexOf": lambda s: lambda part: _js_index(s, part),
+    "slice": lambda s: lambda start=0, end=None: _js_slice(s, start, end),
+    "substring": lambda s: lambda start=0, end=None: _js_slice(s, max(0, int(start)), end),
+    "concat": lambda s: lambda *parts: s + "".join(js_string(p) for p in parts),
+    "toString": lambda s: lambda: s,
+}
+
+_JS_ARRAY_MEMBERS: dict[str, Any] = {
+    "join": lambda a: lambda separator=",": js_string(separator).join(js_string(item) for item in a),
+    "includes": lambda a: lambda item: item in a,
+    "indexOf": lambda a: lambda item: _js_index(a, item),
+    "slice": lambda a: lambda start=0, end=None: _js_slice(a, start, end),
+    "concat": lambda a: lambda *more: list(a) + [x for m in more for x in (m if isinstance(m, list) else [m])],
+    "toString": lambda a: lambda: js_string(a),
+}
+
+_DICT_METHODS = frozenset({"items", "keys", "values", "get"})
+"""Jinja's dict methods kept for templates written for Roadbed, when the mapping has no such key."""
+
+
+class _JavaScriptOperators(Extension):
+    """`===` and `!==` (nunjucks has them) lex as `==`/`!=` followed by `=`: fold them into one comparison."""
+
+    def filter_stream(self, stream: TokenStream) -> Any:
+        pending: Token | None = None
+        for token in stream:
+            if pending is not None:
+                if token.type == "assign":
+                    yield pending
+                    pending = None
+                    continue
+                yield pending
+                pending = None
+            if token.type in {"eq", "ne"}:
+                pending = token
+                continue
+            yield token
+        if pending is not None:
+            yield pending
+
+
+def _finalize(value: Any) -> str:
+    return js_string(value, printing=True)
 
 
 def _install_filters(env: SandboxedEnvironment) -> None:
@@ -83,10 +296,12 @@ def _install_filters(env: SandboxedEnvironment) -> None:
             "dump": _dump,
             "parseRepoUrl": parse_repo_url,
             "parseEntityRef": parse_entity_ref,
-            "projectSlug": lambda url: "{owner}/{repo}".format(**parse_repo_url(url)),
-            "pick": lambda obj, key: (obj or {}).get(key),
+            "projectSlug": lambda url: "{owner}/{repo}".format(**{"owner": "undefined", **parse_repo_url(url)}),
+            "pick": _lodash_get,
+            "title": _title,
         }
     )
+    env.globals.update({"null": None, "undefined": JsUndefined()})
 
 
 class _NoTemplateFiles(BaseLoader):
@@ -106,9 +321,33 @@ def _size(value: Any) -> int | None:
 class _BoundedSandbox(SandboxedEnvironment):
     """The sandbox, plus refusals of the one-expression memory bombs its parent lets through."""
 
-    intercepted_binops = frozenset({"*", "**", "%"})
+    intercepted_binops = frozenset({"+", "*", "**", "%"})
+
+    def getattr(self, obj: Any, attribute: str) -> Any:
+        """Member access as in JavaScript: a mapping's keys before Python's methods, `.length`, string and array members."""
+        if isinstance(obj, dict) and not attribute.startswith("_"):
+            if attribute in obj:
+                return obj[attribute]
+            if attribute == "length" or attribute not in _DICT_METHODS:
+                return self.undefined(obj=obj, name=attribute)
+        elif isinstance(obj, (str, list, tuple)):
+            if attribute == "length":
+                return len(obj)
+            members = _JS_STRING_MEMBERS if isinstance(obj, str) else _JS_ARRAY_MEMBERS
+            if attribute in members:
+                return members[attribute](obj)
+        return super().getattr(obj, attribute)
+
+    def unsafe_undefined(self, obj: Any, attribute: str) -> Undefined:
+        """Reaching for Python internals is an error at once, not a silently empty `undefined`."""
+        raise SecurityError(f"access to attribute {attribute!r} of {type(obj).__name__!r} object is unsafe.")
 
     def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        if operator == "+" and (isinstance(left, (str, Undefined, dict, list, tuple)) or isinstance(right, (str, Undefined, dict, list, tuple)) or left is None or right is None):
+            result = js_add(left, right)
+            if isinstance(result, str) and len(result) > MAX_RENDERED_BYTES:
+                raise TemplateRenderError(f"'+' would build a value of {len(result)} characters, over {MAX_RENDERED_BYTES}")
+            return result
         if operator == "*":
             for sequence, times in ((left, right), (right, left)):
                 length = _size(sequence)
@@ -156,7 +395,9 @@ def text_environment() -> SandboxedEnvironment:
             loader=_NoTemplateFiles(),
             variable_start_string="${{",
             variable_end_string="}}",
-            undefined=StrictUndefined,
+            undefined=JsUndefined,
+            finalize=_finalize,
+            extensions=[_JavaScriptOperators],
             keep_trailing_newline=True,
             autoescape=False,
         )
@@ -193,6 +434,52 @@ def render_text(source: str, context: dict[str, Any], *, where: str, limit: int 
         raise _failure(where, exc) from exc
 
 
+def js_truthy(value: Any) -> bool:
+    """Whether a step's rendered `if:` lets it run: JavaScript truthiness, except that an empty list is false (Backstage's `isTruthy`)."""
+    if isinstance(value, list):
+        return len(value) > 0
+    if isinstance(value, dict):
+        return True
+    if isinstance(value, float) and value != value:
+        return False
+    return bool(value)
+
+
+_ABSENT = object()
+
+
+def render_input(value: Any, context: dict[str, Any], *, where: str) -> Any:
+    """`render_value`, and as Backstage's workflow runner does, a mapping key whose template renders to
+    nothing (an empty string, or an undefined whole expression) is left out: it is undefined, not `""`."""
+    if isinstance(value, dict):
+        rendered = {key: _rendered_or_absent(item, context, where=f"{where}.{key}") for key, item in value.items()}
+        return {key: item for key, item in rendered.items() if item is not _ABSENT}
+    if isinstance(value, list):
+        return [None if (item := _rendered_or_absent(element, context, where=f"{where}[{i}]")) is _ABSENT else item for i, element in enumerate(value)]
+    return render_value(value, context, where=where)
+
+
+def _rendered_or_absent(value: Any, context: dict[str, Any], *, where: str) -> Any:
+    if isinstance(value, str) and ("${{" in value or "{%" in value):
+        result = _render_string(value, context, where=where)
+        return _ABSENT if isinstance(result, Undefined) else result
+    return render_input(value, context, where=where)
+
+
+def _render_string(value: str, context: dict[str, Any], *, where: str) -> Any:
+    """A template string's value; `Undefined` where Backstage's runner yields undefined: a whole expression
+    that is undefined, or a mixed template that renders to an empty string. A whole expression of `""` is `""`."""
+    whole = _WHOLE_EXPRESSION.match(value)
+    if whole and "${{" not in whole.group("expr") and "}}" not in whole.group("expr"):
+        try:
+            result = text_environment().compile_expression(whole.group("expr"), undefined_to_none=False)(**context)
+        except Exception as exc:  # deterministic, as in render_text
+            raise _failure(where, exc) from exc
+        return result if isinstance(result, Undefined) else _plain(result)
+    text = render_text(value, context, where=where)
+    return JsUndefined() if text == "" else text
+
+
 def render_value(value: Any, context: dict[str, Any], *, where: str) -> Any:
     """Evaluate a step input: strings are templates, lists and mappings are walked.
 
@@ -201,16 +488,10 @@ def render_value(value: Any, context: dict[str, Any], *, where: str) -> Any:
     if isinstance(value, str):
         if "${{" not in value and "{%" not in value:
             return value
-        whole = _WHOLE_EXPRESSION.match(value)
-        if whole and "${{" not in whole.group("expr") and "}}" not in whole.group("expr"):
-            try:
-                result = text_environment().compile_expression(whole.group("expr"), undefined_to_none=False)(**context)
-                if isinstance(result, Undefined):
-                    result._fail_with_undefined_error()
-                return result
-            except Exception as exc:  # deterministic, as in render_text
-                raise _failure(where, exc) from exc
-        return render_text(value, context, where=where)
+        result = _render_string(value, context, where=where)
+        if isinstance(result, Undefined):
+            return None if _WHOLE_EXPRESSION.match(value) else ""
+        return result
     if isinstance(value, list):
         return [render_value(item, context, where=f"{where}[{i}]") for i, item in enumerate(value)]
     if isinstance(value, dict):

@@ -80,10 +80,13 @@ def test_whole_expression_keeps_strings_that_look_like_literals(text: str) -> No
     assert render_value("${{ parameters.v }}", {"parameters": {"v": text}}, where="t") == text
 
 
-def test_dump_filter_is_json() -> None:
-    assert render_text("${{ parameters.tags | dump }}", CONTEXT, where="t") == '["a", "b"]'
+def test_dump_filter_is_json_stringify() -> None:
+    assert render_text("${{ parameters.tags | dump }}", CONTEXT, where="t") == '["a","b"]'
     assert render_text('${{ "say \\"hi\\"" | dump }}', CONTEXT, where="t") == '"say \\"hi\\""'
-    assert render_text("${{ parameters.flags | dump }}", CONTEXT, where="t") == '{"debug": true}'
+    assert render_text("${{ parameters.flags | dump }}", CONTEXT, where="t") == '{"debug":true}'
+    assert render_text("${{ 'café ✓' | dump }}", CONTEXT, where="t") == '"café ✓"'
+    assert render_text("${{ parameters.flags | dump(2) }}", CONTEXT, where="t") == '{\n  "debug": true\n}'
+    assert render_text("${{ 2.0 | dump }}|${{ parameters.nope | dump }}|", CONTEXT, where="t") == "2||"
 
 
 def test_parse_repo_url_filter() -> None:
@@ -93,14 +96,8 @@ def test_parse_repo_url_filter() -> None:
 
 
 def test_parse_repo_url_requires_repo() -> None:
-    assert parse_repo_url("https://gitlab.example.com?owner=o&repo=r") == {
-        "host": "gitlab.example.com",
-        "owner": "o",
-        "repo": "r",
-        "organization": None,
-        "workspace": None,
-        "project": None,
-    }
+    assert parse_repo_url("https://gitlab.example.com?owner=o&repo=r") == {"host": "gitlab.example.com", "owner": "o", "repo": "r"}
+    assert render_text("[${{ (parameters.repoUrl | parseRepoUrl).organization }}]", CONTEXT, where="t") == "[]"
     with pytest.raises(TemplateRenderError):
         parse_repo_url("github.com?owner=o")
     with pytest.raises(TemplateRenderError, match="repoUrl"):
@@ -110,14 +107,61 @@ def test_parse_repo_url_requires_repo() -> None:
 def test_parse_entity_ref_defaults() -> None:
     assert parse_entity_ref("group:platform/sre") == {"kind": "group", "namespace": "platform", "name": "sre"}
     assert parse_entity_ref("sre", defaultKind="group") == {"kind": "group", "namespace": "default", "name": "sre"}
+    source = "${{ ('sre' | parseEntityRef({'defaultKind': 'group', 'defaultNamespace': 'ops'})).namespace }}"
+    assert render_text(source, CONTEXT, where="t") == "ops"
+    with pytest.raises(TemplateRenderError, match="missing or empty kind"):
+        parse_entity_ref("sre")
 
 
-@pytest.mark.parametrize("render", [render_text, render_value])
-def test_undefined_values_are_errors(render: Any) -> None:
-    with pytest.raises(TemplateRenderError, match="nmae"):
-        render("${{ parameters.nmae }}", CONTEXT, where="t")
-    with pytest.raises(TemplateRenderError):
-        render("${{ nothing }}", CONTEXT, where="t")
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("[${{ parameters.nmae }}]", "[]"),
+        ("[${{ nothing.deeper.still }}]", "[]"),
+        ("${{ 'a' + parameters.nope }}", "aundefined"),
+        ("${{ parameters.nope + 1 }}", "NaN"),
+        ("${{ 'n' + null }}|${{ null }}|${{ none }}", "nnull||"),
+        ("${{ parameters.nope | default('d') }}", "d"),
+        ("${{ parameters.nope == null }} ${{ parameters.nope === null }}", "true true"),
+    ],
+)
+def test_undefined_values_render_as_in_backstage(source: str, expected: str) -> None:
+    assert render_text(source, CONTEXT, where="t") == expected
+
+
+def test_undefined_whole_expression_input_is_left_out_as_in_backstage() -> None:
+    from roadbed.rendering.templating import render_input
+
+    inputs = {"a": "${{ parameters.nope }}", "b": "x${{ parameters.nope }}", "c": "${{ parameters.empty }}", "d": "${{ null }}", "e": "${{ parameters.nope }}${{ '' }}"}
+    assert render_input(inputs, {"parameters": {"empty": ""}}, where="t") == {"b": "x", "c": "", "d": None}
+    assert render_value("${{ parameters.nope }}", CONTEXT, where="t") is None
+
+
+def test_calling_an_undefined_value_is_an_error_naming_where() -> None:
+    with pytest.raises(TemplateRenderError, match="README.md"):
+        render_text("${{ parameters.nope() }}", CONTEXT, where="README.md")
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("${{ parameters.replicas === 3 }} ${{ parameters.replicas !== 3 }}", "true false"),
+        ("{% if parameters.name === 'checkout' %}yes{% endif %}", "yes"),
+        ("${{ parameters.name.length }} ${{ parameters.tags.length }}", "8 2"),
+        ("${{ '  x y '.trim() }}|${{ 'a,b'.split(',') }}|${{ 'abc'.split('') | join('-') }}", "x y|a,b|a-b-c"),
+        ("${{ 'a-b-c'.replace('-', '_') }} ${{ 'a-b-c'.replaceAll('-', '_') }}", "a_b-c a_b_c"),
+        ("${{ 'Ab'.toUpperCase() }}${{ 'Ab'.toLowerCase() }}", "ABab"),
+        ("${{ parameters.name.includes('eck') }} ${{ parameters.name.startsWith('check') }} ${{ parameters.name.endsWith('x') }}", "true true false"),
+        ("${{ parameters.tags.includes('a') }} ${{ parameters.tags.join('+') }} ${{ parameters.name.indexOf('k') }}", "true a+b 4"),
+        ("${{ false }} ${{ true }} ${{ parameters.flags }} ${{ parameters.tags }} ${{ [1, [2, 3], none] }}", "false true [object Object] a,b 1,2,3,"),
+        ("${{ 1.5 * 2 }} ${{ 10 / 4 }} ${{ 1 / 3 }}", "3 2.5 0.3333333333333333"),
+        ("${{ 'a' + 1 }} ${{ 1 + '1' }} ${{ 'x' + parameters.tags }} ${{ 1 + 2 }}", "a1 11 xa,b 3"),
+        ("${{ {'items': 1, 'keys': 2}.items }} ${{ parameters.flags.length }}|", "1 |"),
+        ("${{ 'foo-bar baz' | title }}", "Foo-bar Baz"),
+    ],
+)
+def test_javascript_isms_behave_as_in_backstage(source: str, expected: str) -> None:
+    assert render_text(source, CONTEXT, where="t") == expected
 
 
 def test_syntax_error_is_a_template_error_naming_where() -> None:
@@ -219,7 +263,7 @@ def test_renders_contents_and_templated_file_and_directory_names(tmp_path: Path)
     }
 
 
-def test_copy_without_render_globs_are_verbatim_but_names_still_render(tmp_path: Path) -> None:
+def test_copy_without_render_globs_are_verbatim_names_included(tmp_path: Path) -> None:
     steps = [
         {
             "id": "fetch",
@@ -244,9 +288,57 @@ def test_copy_without_render_globs_are_verbatim_but_names_still_render(tmp_path:
     )
     files = render_repository(golden_path, PARAMS)
     assert files[".github/workflows/ci.yaml"] == ci.encode()
-    assert files["deep/x.tpl"] == b"${{ values.nope }}"
-    assert files["checkout.tpl"] == b"${{ x }}"
+    assert files["deep/x.tpl"] == b""  # globby's `*.tpl` matches at the root only: this one is rendered (undefined is empty)
+    assert files["${{ values.name }}.tpl"] == b"${{ x }}"  # copyWithoutRender (deprecated) leaves matched names alone too
     assert files["other.md"] == b"checkout"
+
+
+def test_copy_without_templating_renders_names_but_not_contents(tmp_path: Path) -> None:
+    steps = [
+        {
+            "id": "fetch",
+            "action": "fetch:template",
+            "input": {"url": "./skeleton", "values": {"name": "${{ parameters.name }}"}, "copyWithoutTemplating": ["**/*.tpl", "static", ".github/workflows/*"]},
+        }
+    ]
+    files = {"${{ values.name }}.tpl": "${{ x }}", "deep/a.tpl": "${{ y }}", "static/s/t.md": "${{ z }}", ".github/workflows/ci.yaml": "${{ w }}", "other.md": "${{ values.name }}"}
+    rendered = render_repository(golden_path_with(tmp_path, files, steps=steps), PARAMS)
+    assert rendered == {"checkout.tpl": b"${{ x }}", "deep/a.tpl": b"${{ y }}", "static/s/t.md": b"${{ z }}", ".github/workflows/ci.yaml": b"${{ w }}", "other.md": b"checkout"}
+
+
+def test_executable_bits_are_kept(tmp_path: Path) -> None:
+    golden_path = golden_path_with(tmp_path, {"scripts/run.sh": "#!/bin/sh\necho ${{ values.name }}\n", "README.md": "x", "bin/tool": PNG})
+    for name in ("scripts/run.sh", "bin/tool"):
+        os.chmod(golden_path.directory / "skeleton" / name, 0o755)
+    files = render_repository(golden_path, PARAMS)
+    assert files["scripts/run.sh"] == b"#!/bin/sh\necho checkout\n"
+    assert files.executable == {"scripts/run.sh", "bin/tool"}
+
+
+def test_step_if_skips_steps_as_backstage_does(tmp_path: Path) -> None:
+    steps = [
+        {"id": "a", "action": "fetch:template", "if": "${{ parameters.name === 'checkout' }}", "input": {"url": "./skeleton", "targetPath": "a"}},
+        {"id": "b", "action": "fetch:template", "if": "${{ parameters.tags }}", "input": {"url": "./skeleton", "targetPath": "b"}},
+        {"id": "c", "action": "fetch:template", "if": "${{ parameters.nope }}", "input": {"url": "./skeleton", "targetPath": "c"}},
+        {"id": "d", "action": "fetch:template", "if": False, "input": {"url": "./skeleton", "targetPath": "d"}},
+        {"id": "e", "action": "fetch:template", "if": "${{ parameters.empty }}", "input": {"url": "./skeleton", "targetPath": "e"}},
+        {"id": "f", "action": "fetch:template", "if": "${{ parameters.name.length > 3 and parameters.flags }}", "input": {"url": "./skeleton", "targetPath": "f"}},
+    ]
+    golden_path = golden_path_with(tmp_path, {"x.txt": "x"}, steps=steps)
+    files = render_repository(golden_path, {**PARAMS, "tags": ["t"], "empty": [], "flags": {}})
+    assert sorted(files) == ["a/x.txt", "b/x.txt", "f/x.txt"]
+
+
+def test_first_step_to_write_a_path_keeps_it_unless_replace(tmp_path: Path) -> None:
+    steps = [
+        {"id": "a", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"v": "first"}}},
+        {"id": "b", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"v": "second"}}},
+    ]
+    golden_path = golden_path_with(tmp_path, {"x.txt": "${{ values.v }}"}, steps=steps)
+    assert render_repository(golden_path, PARAMS) == {"x.txt": b"first"}
+    steps[1]["input"]["replace"] = True
+    golden_path = golden_path_with(tmp_path, {"x.txt": "${{ values.v }}"}, steps=steps)
+    assert render_repository(golden_path, PARAMS) == {"x.txt": b"second"}
 
 
 def test_binary_files_are_copied_byte_for_byte(tmp_path: Path) -> None:
@@ -329,7 +421,13 @@ def test_name_that_renders_empty_drops_the_file(tmp_path: Path) -> None:
     assert render_repository(golden_path, {"extra": True}) == {"extra.txt": b"x", "keep.txt": b"k"}
 
 
-@pytest.mark.parametrize("evil", ["../evil", "../../etc/cron.d/x", "/etc/evil", "a/../../evil", ".git/hooks/post-checkout", "..\\evil"])
+def test_templated_name_rendering_absolute_is_dropped_as_in_backstage(tmp_path: Path) -> None:
+    steps = [{"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"path": "${{ parameters.path }}"}}}]
+    golden_path = golden_path_with(tmp_path, {"README.md": "fine", "${{ values.path }}": "pwned", "{% if values.nope %}d{% endif %}/f": "x"}, steps=steps)
+    assert render_repository(golden_path, {"path": "/etc/evil"}) == {"README.md": b"fine"}
+
+
+@pytest.mark.parametrize("evil", ["../evil", "../../etc/cron.d/x", "a/../../evil", ".git/hooks/post-checkout", "..\\evil"])
 def test_templated_name_escaping_the_repository_raises(tmp_path: Path, evil: str) -> None:
     steps = [{"id": "fetch", "action": "fetch:template", "input": {"url": "./skeleton", "values": {"path": "${{ parameters.path }}"}}}]
     golden_path = golden_path_with(tmp_path, {"README.md": "fine", "${{ values.path }}": "pwned"}, steps=steps)
@@ -387,7 +485,7 @@ def test_symlink_in_skeleton_raises(tmp_path: Path, kind: str) -> None:
 
 
 def test_render_error_in_a_skeleton_file_names_the_file(tmp_path: Path) -> None:
-    golden_path = golden_path_with(tmp_path, {"docs/index.md": "${{ values.missing }}"})
+    golden_path = golden_path_with(tmp_path, {"docs/index.md": "${{ values.missing() }}"})
     with pytest.raises(TemplateRenderError, match="docs/index.md"):
         render_repository(golden_path, PARAMS)
 

@@ -9,7 +9,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { pathToFileURL } from "node:url";
 
 export const SERVICE_NAME = "${{ values.name }}";
-export const SERVICE_DESCRIPTION: string = ${{ values.description | tojson }};
+export const SERVICE_DESCRIPTION: string = ${{ values.description | dump }};
 export const OWNER = "${{ values.owner }}";
 export const VERSION = "0.1.0";
 

@@ -56,7 +56,7 @@ describe("${{ values.name }} over HTTP", () => {
     assert.equal(response.status, 200);
     const body = (await response.json()) as Record<string, string>;
     assert.equal(body.service, "${{ values.name }}");
-    assert.equal(body.description, ${{ values.description | tojson }});
+    assert.equal(body.description, ${{ values.description | dump }});
     assert.equal(body.owner, "${{ values.owner }}");
     assert.equal(body.environment, "${{ values.environment }}");
   });
@@ -137,5 +137,5 @@ test("histogram buckets are cumulative", () => {
 test("the service identity is rendered from the template", () => {
   assert.equal(SERVICE_NAME, "${{ values.name }}");
   assert.equal(OWNER, "${{ values.owner }}");
-  assert.equal(SERVICE_DESCRIPTION, ${{ values.description | tojson }});
+  assert.equal(SERVICE_DESCRIPTION, ${{ values.description | dump }});
 });

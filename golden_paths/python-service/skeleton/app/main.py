@@ -14,7 +14,7 @@ from fastapi.responses import PlainTextResponse
 from app import __version__
 
 SERVICE_NAME = "${{ values.name }}"
-SERVICE_DESCRIPTION = ${{ values.description | tojson }}
+SERVICE_DESCRIPTION = ${{ values.description | dump }}
 OWNER = "${{ values.owner }}"
 
 

@@ -16,7 +16,7 @@ def test_root_describes_the_service() -> None:
     assert response.status_code == 200
     body = response.json()
     assert body["service"] == "${{ values.name }}"
-    assert body["description"] == ${{ values.description | tojson }}
+    assert body["description"] == ${{ values.description | dump }}
     assert body["owner"] == "${{ values.owner }}"
 
 

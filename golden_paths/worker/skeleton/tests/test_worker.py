@@ -45,7 +45,7 @@ def metric(text: str, line_start: str) -> float:
 def test_identity_comes_from_the_template() -> None:
     assert SERVICE_NAME == "${{ values.name }}"
     assert OWNER == "${{ values.owner }}"
-    assert SERVICE_DESCRIPTION == ${{ values.description | tojson }}
+    assert SERVICE_DESCRIPTION == ${{ values.description | dump }}
 
 
 def test_settings_start_without_any_resource() -> None:

@@ -32,9 +32,9 @@ from worker.queues import InMemoryQueue, Job, Queue, queue_from_url
 from worker.schedule import Cron
 
 SERVICE_NAME = "${{ values.name }}"
-SERVICE_DESCRIPTION = ${{ values.description | tojson }}
+SERVICE_DESCRIPTION = ${{ values.description | dump }}
 OWNER = "${{ values.owner }}"
-DEFAULT_SCHEDULE = ${{ values.schedule | tojson }}
+DEFAULT_SCHEDULE = ${{ values.schedule | dump }}
 DEFAULT_CONCURRENCY = ${{ values.concurrency }}
 MAX_CONCURRENCY = 64
 
