@@ -31,6 +31,9 @@ venv="${ROADBED_TEST_VENV:-.venv}"
 export PATH="$PWD/$venv/bin:$PATH"
 export VIRTUAL_ENV="$PWD/$venv"
 
+# The Backstage reference renderer (tests/unit/test_backstage_reference.py): nunjucks pinned by its lock file.
+(cd tests/reference/nunjucks && npm ci --no-audit --no-fund --loglevel=error)
+
 # openapi-python-client pins an older typer than the CLI needs, so it lives in a venv of its own
 # (tests/api/test_openapi.py generates a client from /openapi.json with it).
 tools="${venv}-openapi-client"
