@@ -59,7 +59,8 @@ class ProvisioningActivities(StepActivities):
             with self.ports.database.transaction() as session:
                 adoptable = services.teams_allowed_to_adopt(session, request.service, request.team)
             ref = self.ports.repo_host.ensure_repository(
-                request.service, marker, files, f"Create {request.service} from {golden_path.name}@{golden_path.version}", former_teams=adoptable
+                request.service, marker, files, f"Create {request.service} from {golden_path.name}@{golden_path.version}", former_teams=adoptable,
+                executable=frozenset(files.executable),
             )
             links = render_output_links(
                 golden_path, parameters, {"remoteUrl": ref.url, "repoContentsUrl": f"{ref.url}#main"}, f"component:default/{request.service}"

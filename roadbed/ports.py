@@ -30,10 +30,17 @@ MARKER_PATH = ".roadbed/repository.json"
 
 class RepoHost(Protocol):
     def ensure_repository(
-        self, name: str, marker: RepositoryMarker, files: dict[str, bytes], message: str, former_teams: frozenset[str] = frozenset()
+        self,
+        name: str,
+        marker: RepositoryMarker,
+        files: dict[str, bytes],
+        message: str,
+        former_teams: frozenset[str] = frozenset(),
+        executable: frozenset[str] = frozenset(),
     ) -> RepositoryRef:
         """Create `name` with `files` as one initial commit, or adopt it when `marker.adopts` its marker (then the
-        marker is rewritten with the owner and the union of environments). Anything else is a `PermanentError`."""
+        marker is rewritten with the owner and the union of environments). Anything else is a `PermanentError`.
+        The paths in `executable` get mode 100755 in the initial commit, as Backstage's fetch:template keeps them."""
 
     def commit_files(self, name: str, changes: dict[str, bytes | None], message: str) -> str:
         """Commit additions/updates (bytes) and deletions (None) on the default branch; a no-op change commits nothing."""

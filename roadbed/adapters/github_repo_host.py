@@ -141,7 +141,13 @@ class GitHubRepoHost:
             return sorted(repo.name for repo in org.get_repos(type="all") if TOPIC in (repo.topics or []) and not repo.archived)
 
     def ensure_repository(
-        self, name: str, marker: RepositoryMarker, files: dict[str, bytes], message: str, former_teams: frozenset[str] = frozenset()
+        self,
+        name: str,
+        marker: RepositoryMarker,
+        files: dict[str, bytes],
+        message: str,
+        former_teams: frozenset[str] = frozenset(),
+        executable: frozenset[str] = frozenset(),
     ) -> RepositoryRef:
         with self._calls(f"ensure repository {self._full(name)}"):
             repo = self._find(name)
@@ -170,7 +176,7 @@ class GitHubRepoHost:
                     )
                 if BOOTSTRAP_BRANCH in branches and not self._bootstrap_is_ours(repo, name, marker):
                     continue  # the bootstrap branch vanished under us: a concurrent attempt finished; look again
-                head = self._initial_commit(repo, marker, files, message, bootstrapped=BOOTSTRAP_BRANCH in branches)
+                head = self._initial_commit(repo, marker, files, message, bootstrapped=BOOTSTRAP_BRANCH in branches, executable=executable)
                 if head is None:
                     continue  # a concurrent attempt created main first: adopt it on the next round
                 self._finish(repo, marker, fresh=True)
@@ -427,7 +433,8 @@ class GitHubRepoHost:
             repo.replace_topics(current + missing)
 
     def _initial_commit(
-        self, repo: Repository, marker: RepositoryMarker, files: dict[str, bytes], message: str, *, bootstrapped: bool
+        self, repo: Repository, marker: RepositoryMarker, files: dict[str, bytes], message: str, *, bootstrapped: bool,
+        executable: frozenset[str] = frozenset(),
     ) -> str | None:
         """One root commit with everything, published by creating main; None when another attempt created main first."""
         self._ensure_topics(repo, marker)  # first write: a half-created repository is still listed (and found by `roadbed doctor`)
@@ -442,7 +449,7 @@ class GitHubRepoHost:
         content = {**files, MARKER_PATH: marker_bytes}
         if not any(path in content for path in CODEOWNERS_LOCATIONS):
             content[CODEOWNERS] = f"# Managed by Roadbed: team {marker.team} owns {marker.service}.\n* @{self.org}/{marker.team}\n".encode()
-        elements = [self._tree_element(repo, path, data) for path, data in sorted(content.items())]
+        elements = [self._tree_element(repo, path, data, "100755" if path in executable else "100644") for path, data in sorted(content.items())]
         commit = repo.create_git_commit(message, repo.create_git_tree(elements), [])
         try:
             repo.create_git_ref(f"refs/heads/{BRANCH}", commit.sha)

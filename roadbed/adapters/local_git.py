@@ -52,7 +52,13 @@ class LocalGitRepoHost:
             raise PermanentError(f"repository {name!r} does not exist") from exc
 
     def ensure_repository(
-        self, name: str, marker: RepositoryMarker, files: dict[str, bytes], message: str, former_teams: frozenset[str] = frozenset()
+        self,
+        name: str,
+        marker: RepositoryMarker,
+        files: dict[str, bytes],
+        message: str,
+        former_teams: frozenset[str] = frozenset(),
+        executable: frozenset[str] = frozenset(),
     ) -> RepositoryRef:
         path = self._path(name)
         created = False
@@ -73,7 +79,7 @@ class LocalGitRepoHost:
                 if not _created_by_roadbed(repo, name):
                     raise PermanentError(f"repository {name!r} already exists and was not created by Roadbed (it has no Roadbed marker); it is left untouched")
                 try:
-                    first = self._commit(repo, {**files, MARKER_PATH: marker.to_bytes()}, message, initial=True)
+                    first = self._commit(repo, {**files, MARKER_PATH: marker.to_bytes()}, message, initial=True, executable=executable)
                     return RepositoryRef(name=name, url=self.repository_url(name), default_branch="main", head=first, created=True)
                 except _InitialCommitTaken:
                     head = repo.refs.read_ref(BRANCH)  # a concurrent attempt initialised it: adopt below
@@ -144,7 +150,7 @@ class LocalGitRepoHost:
             return None
         return repo[sha].data
 
-    def _commit(self, repo: Repo, changes: dict[str, bytes | None], message: str, *, initial: bool = False) -> str:
+    def _commit(self, repo: Repo, changes: dict[str, bytes | None], message: str, *, initial: bool = False, executable: frozenset[str] = frozenset()) -> str:
         """Commit on the current head and publish with compare-and-swap; retry on a lost race.
 
         `initial` commits only onto an empty branch, raising `_InitialCommitTaken` if another writer got there first.
@@ -163,7 +169,9 @@ class LocalGitRepoHost:
                     continue
                 blob = Blob.from_string(content)
                 repo.object_store.add_object(blob)
-                entries[path.encode()] = (blob.id, stat.S_IFREG | 0o644)
+                kept = entries.get(path.encode(), (b"", stat.S_IFREG | 0o644))[1]  # an update keeps the file's mode
+                mode = 0o755 if path in executable else kept & 0o777
+                entries[path.encode()] = (blob.id, stat.S_IFREG | mode)
             tree_id = commit_tree(repo.object_store, [(p, sha, mode) for p, (sha, mode) in sorted(entries.items())])
             if parent is not None and repo[parent].tree == tree_id:
                 return parent.decode()  # nothing changed: an idempotent retry commits nothing

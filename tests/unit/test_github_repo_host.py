@@ -657,3 +657,11 @@ def test_threads_sharing_one_host_each_get_their_own_answers(fake: FakeGitHub, h
     finally:
         sys.setswitchinterval(interval)
     assert wrong == []
+
+
+def test_executable_files_arrive_100755(fake: FakeGitHub, host: GitHubRepoHost) -> None:
+    files = {**FILES, "scripts/run.sh": b"#!/bin/sh\necho hi\n"}
+    host.ensure_repository("checkout", marker(), files, "Create", executable=frozenset({"scripts/run.sh"}))
+    listing = git("ls-tree", "-r", "main", cwd=fake.repo_path(ORG, "checkout")).splitlines()
+    modes = {line.split("\t", 1)[1]: line.split()[0] for line in listing}
+    assert modes["scripts/run.sh"] == "100755" and modes["README.md"] == "100644"

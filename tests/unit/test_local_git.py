@@ -315,3 +315,14 @@ def test_adoption_records_the_environment_set_and_a_transfer(host: LocalGitRepoH
 def test_a_marker_written_by_a_newer_roadbed_still_reads() -> None:
     newer = json.loads(marker().to_bytes()) | {"added_later": {"x": 1}}
     assert RepositoryMarker.model_validate(newer).service == "checkout"
+
+
+def test_executable_files_arrive_100755_and_keep_their_mode_on_update(host: LocalGitRepoHost) -> None:
+    """Backstage's fetch:template keeps a skeleton's executable bit (a `*.sh` arrives 100755); so does the new repository."""
+    files = {**FILES, "scripts/run.sh": b"#!/bin/sh\necho hi\n"}
+    host.ensure_repository("checkout", marker(), files, "Create", executable=frozenset({"scripts/run.sh"}))
+    host.commit_files("checkout", {"scripts/run.sh": b"#!/bin/sh\necho changed\n"}, "Update")
+    listing = git("--git-dir", str(host.root / "checkout.git"), "ls-tree", "-r", "main").splitlines()
+    modes = {line.split("\t", 1)[1]: line.split()[0] for line in listing}
+    assert modes["scripts/run.sh"] == "100755"
+    assert {mode for path, mode in modes.items() if path != "scripts/run.sh"} == {"100644"}
