@@ -55,3 +55,27 @@ def test_rendered_bytes_match_the_golden_files(case: str) -> None:
     assert sorted(rendered) == sorted(expected)
     for path, content in rendered.items():
         assert content.encode() == expected[path], f"{case}: {path} differs from its golden file"
+
+
+def test_burn_rate_rules_are_generated_from_the_sloth_spec() -> None:
+    """One source of truth: what the Sloth spec says (queries, objective, alert name, labels) is what the rules do."""
+    from roadbed.rendering.prometheus_rules import prometheus_rules
+    from roadbed.rendering.slo_queries import SloQueries
+    from roadbed.rendering.sloth import sloth_spec
+
+    spec = CASES["http-default"]
+    queries = SloQueries(spec)
+    sloth = sloth_spec(spec, queries)
+    slo = sloth["slos"][0]
+    slo["objective"] = 99.0
+    slo["sli"]["events"]["error_query"] = "sum(rate(errors_total[{{.window}}]))"
+    slo["alerting"]["name"] = "Renamed"
+    slo["alerting"]["labels"] = {"team": "other"}
+    slo["alerting"]["annotations"] = {"runbook_url": "https://runbooks.example/x"}
+    recordings, alerts = prometheus_rules(spec, queries, sloth)["groups"]
+    assert recordings["rules"][0]["expr"].startswith("(sum(rate(errors_total[5m])))\n/\n")
+    page, ticket = alerts["rules"][:2]
+    assert (page["alert"], ticket["alert"]) == ("RenamedPage", "RenamedTicket")
+    assert page["labels"] == {"severity": "page", "team": "other"}
+    assert page["annotations"]["runbook_url"] == "https://runbooks.example/x"
+    assert "> 0.144)" in page["expr"]  # 14.4 x (1 - 99.0 %)

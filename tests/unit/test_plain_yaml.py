@@ -10,7 +10,7 @@ import yaml
 from roadbed.adapters.gitops import GitOpsDeployer, environment_path
 from roadbed.adapters.local_git import LocalGitRepoHost
 from roadbed.domain.naming import GITOPS_REPOSITORY
-from roadbed.rendering import monitoring
+from roadbed.rendering import monitoring_yaml
 from roadbed.rendering.manifests import render_manifests
 from roadbed.rendering.plain_yaml import dump, dump_all
 from tests.unit.test_rendering_misc import by_kind, workload
@@ -37,7 +37,7 @@ def test_several_documents_share_objects_without_aliases() -> None:
 
 
 def test_monitoring_yaml_keeps_block_strings_and_has_no_aliases() -> None:
-    text = monitoring._yaml({"a": SHARED, "b": SHARED, "expr": "sum(x)\n/ sum(y)"})
+    text = monitoring_yaml.dump({"a": SHARED, "b": SHARED, "expr": "sum(x)\n/ sum(y)"})
     assert not ANCHOR_OR_ALIAS.search(text), text
     assert "expr: |" in text
 
