@@ -39,6 +39,7 @@ import uvicorn  # noqa: E402
 from sqlalchemy import insert  # noqa: E402
 
 from roadbed.api.app import create_app  # noqa: E402
+from roadbed.search import search_text  # noqa: E402
 from roadbed.settings import load_settings  # noqa: E402
 from roadbed.storage import catalog  # noqa: E402
 from roadbed.storage.database import Database  # noqa: E402
@@ -135,7 +136,8 @@ def generate(database: Database, seed: int = 13) -> None:
                           "started_at": begun, "finished_at": begun + timedelta(seconds=0.5) if begun and step_status != "running" else None,
                           "compensation_started_at": None, "compensation_finished_at": None, "detail": f"{name}: 2 resources" if begun else None})
     rows = [{"ref": catalog.entity_ref(body["kind"], "default", body["metadata"]["name"]), "kind": body["kind"].lower(), "namespace": "default",
-             "name": body["metadata"]["name"], "owner": catalog.owner_of(body), "body": body, "environment_id": env_id, "updated_at": NOW}
+             "name": body["metadata"]["name"], "owner": catalog.owner_of(body), "body": body,
+             "search_text": search_text(body), "environment_id": env_id, "updated_at": NOW}
             for body, env_id in entities(rng)]
     deployments, incidents = [], []
     for n in range(20_000):

@@ -7,9 +7,10 @@ entity provider. TechDocs (`roadbed/techdocs/`) joins by adding its own provider
     from roadbed import search
     search.register_provider(techdocs_hits)
 
-Entities are ranked by a LIKE query that works on SQLite and PostgreSQL alike: the database narrows the
-candidates (the name column, and the stored body text for title, description and tags) and orders them exact name
-first, then name prefix, then name substring; the score below decides the final order.
+Entities are ranked in SQL, the same on SQLite and PostgreSQL: each row's `search_text` column (written with the
+body, see `search_text`) holds its lower-cased name, title, description and tags between delimiter characters that
+no query term can contain, so one LIKE pattern per field and term tests each rule below; the score is a CASE sum
+and the database returns only the best `limit` rows (ties by ref).
 
 Score (per query term, summed; every term must match name, title, description or a tag):
 exact name 100, name prefix 60, exact title 55, exact tag 45, name substring 35, title substring 30,
@@ -23,14 +24,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Text, case, cast, func, or_, select
+from sqlalchemy import ColumnElement, case, select
 from sqlalchemy.orm import Session
 
 from roadbed.storage.tables import CatalogEntityRow
 
 MAX_QUERY = 200
 MAX_LIMIT = 100
-CANDIDATES = 2000
 SNIPPET = 160
 
 
@@ -72,25 +72,37 @@ def snippet_of(text: str, terms: list[str], width: int = SNIPPET) -> str:
     return ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
 
 
-def _like(text: str) -> str:
-    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _json_safe(text: str) -> bool:
-    return all(" " <= c <= "~" for c in text) and '"' not in text and "\\" not in text
-
-
 def _strings(value: Any) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def score_entity(body: dict[str, Any], terms: list[str]) -> float:
-    """The entity's score for the terms (0 when a term matches none of name, title, description and tags)."""
+# search_text layout: NAME + name + TITLE + title + DESCRIPTION + description + TAGS + (TAG + tag)... + TAG.
+# Query terms never hold control characters (`terms_of`), and the fields' own control characters become DEL
+# (also never in a term), so a delimiter only ever marks a field boundary and no match spans two fields.
+NAME, TITLE, DESCRIPTION, TAGS, TAG = "\x01", "\x02", "\x03", "\x04", "\x1f"
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _fields(body: dict[str, Any]) -> tuple[str, str, str, list[str]]:
+    """Lower-cased name, title, description and tags, as the score reads them."""
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     name = str(metadata.get("name") or "").lower()
     title = metadata.get("title").lower() if isinstance(metadata.get("title"), str) else ""
     description = metadata.get("description").lower() if isinstance(metadata.get("description"), str) else ""
-    tags = [t.lower() for t in _strings(metadata.get("tags"))]
+    return name, title, description, [t.lower() for t in _strings(metadata.get("tags"))]
+
+
+def search_text(body: dict[str, Any]) -> str:
+    """The `catalog_entities.search_text` of an entity body (what `entity_hits` matches and ranks in SQL)."""
+    name, title, description, tags = _fields(body)
+    name, title, description = (_CONTROL.sub("\x7f", field) for field in (name, title, description))
+    tags = [_CONTROL.sub("\x7f", tag) for tag in tags]
+    return f"{NAME}{name}{TITLE}{title}{DESCRIPTION}{description}{TAGS}{TAG}{TAG.join(tags)}{TAG}"
+
+
+def score_entity(body: dict[str, Any], terms: list[str]) -> float:
+    """The entity's score for the terms (0 when a term matches none of name, title, description and tags)."""
+    name, title, description, tags = _fields(body)
     total = 0.0
     for term in terms:
         points = max(
@@ -105,36 +117,55 @@ def score_entity(body: dict[str, Any], terms: list[str]) -> float:
     return total
 
 
+def _escaped(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _term_points(column: Any, term: str) -> ColumnElement[int]:
+    """`score_entity`'s points of one term as SQL: the rules in descending order of points, so the first that holds is the max."""
+    t = _escaped(term)
+
+    def like(pattern: str) -> ColumnElement[bool]:
+        return column.like(pattern, escape="\\")
+
+    return case(
+        (like(f"{NAME}{t}{TITLE}%"), 100),
+        (like(f"{NAME}{t}%"), 60),
+        (like(f"%{TITLE}{t}{DESCRIPTION}%"), 55),
+        (like(f"%{TAG}{t}{TAG}%"), 45),
+        (like(f"{NAME}%{t}%{TITLE}%"), 35),
+        (like(f"%{TITLE}%{t}%{DESCRIPTION}%"), 30),
+        (like(f"%{TAGS}%{t}%"), 20),
+        (like(f"%{DESCRIPTION}%{t}%{TAGS}%"), 10),
+        else_=0,
+    )
+
+
 def entity_hits(session: Session, terms: list[str], kind: str | None, limit: int) -> list[Hit]:
-    """Catalog entities matching every term, best first."""
+    """Catalog entities matching every term, best first: matched, scored, ordered and cut in SQL."""
     if not terms:
         return []
-    body_text = func.lower(cast(CatalogEntityRow.body, Text))
-    name = func.lower(CatalogEntityRow.name)
-    query = select(CatalogEntityRow.kind, CatalogEntityRow.namespace, CatalogEntityRow.name, CatalogEntityRow.body)
+    text = CatalogEntityRow.search_text
+    score = sum((_term_points(text, term) for term in terms[1:]), _term_points(text, terms[0]))
+    ref = CatalogEntityRow.kind + ":" + CatalogEntityRow.namespace + "/" + CatalogEntityRow.name  # the hit's ref, in code-point order
+    if session.get_bind().dialect.name == "postgresql":
+        ref = ref.collate("C")
+    query = select(CatalogEntityRow.kind, CatalogEntityRow.namespace, CatalogEntityRow.name, CatalogEntityRow.body, score.label("score"))
     if kind:
         query = query.where(CatalogEntityRow.kind == kind.strip().lower())
-    for term in (t for t in terms if _json_safe(t)):  # other terms (JSON escapes them in the body text) are checked below only
-        query = query.where(or_(name.like(_like(term), escape="\\"), body_text.like(_like(term), escape="\\")))
-    first = terms[0]
-    query = query.order_by(
-        case((name == first, 0), (name.like(_like(first)[1:], escape="\\"), 1), (name.like(_like(first), escape="\\"), 2), else_=3),
-        CatalogEntityRow.ref,
-    ).limit(CANDIDATES)
+    for term in terms:  # every term in some field (no term holds a delimiter, so a match stays inside one field)
+        query = query.where(text.like(f"%{_escaped(term)}%", escape="\\"))
+    query = query.order_by(score.desc(), ref).limit(limit)
     hits = []
-    for row_kind, namespace, row_name, body in session.execute(query):
-        score = score_entity(body, terms)
-        if not score:
-            continue
+    for row_kind, namespace, row_name, body, points in session.execute(query):
         metadata = body.get("metadata") or {}
         title = metadata.get("title") if isinstance(metadata.get("title"), str) and metadata.get("title") else row_name
         description = metadata.get("description") if isinstance(metadata.get("description"), str) else ""
         tags = ", ".join(_strings(metadata.get("tags")))
-        text = description or (f"Tags: {tags}" if tags else "")
+        snippet_text = description or (f"Tags: {tags}" if tags else "")
         hits.append(Hit("entity", f"{row_kind}:{namespace}/{row_name}", str(title), entity_url(row_kind, namespace, row_name),
-                        snippet_of(text, terms), score))
-    hits.sort(key=lambda h: (-h.score, h.ref))
-    return hits[:limit]
+                        snippet_of(snippet_text, terms), float(points)))
+    return hits
 
 
 PROVIDERS: list[Provider] = [entity_hits]

@@ -18,6 +18,7 @@ from roadbed.catalog import relations as catalog_relations
 from roadbed.catalog.model import ValidEntity
 from roadbed.catalog.refs import DEFAULT_NAMESPACE, EntityRef, InvalidRef, make_ref, parse_ref
 from roadbed.domain.errors import Conflict, FieldError, InvalidRequest, NotFound
+from roadbed.search import search_text
 from roadbed.storage.tables import CatalogEntityRow, EnvironmentRow
 
 OWNER_MAX = 300
@@ -51,6 +52,7 @@ def _store(session: Session, entity: dict[str, Any], environment_id: str | None,
     row.name = metadata["name"]
     row.owner = owner_of(entity)
     row.body = entity
+    row.search_text = search_text(entity)
     row.environment_id = environment_id
     row.updated_at = now
     return ref

@@ -109,6 +109,9 @@ class CatalogEntityRow(Base):
     body: Mapped[dict[str, Any]]
     environment_id: Mapped[str | None] = mapped_column(String(40), index=True)
     updated_at: Mapped[datetime]
+    #: `roadbed.search.search_text(body)`: lower-cased name, title, description and tags between delimiters, written
+    #: with the body (`storage.catalog`), so search filters and ranks in SQL without decoding bodies
+    search_text: Mapped[str | None] = mapped_column(Text)
 
 
 class ApiTokenRow(Base):

@@ -105,3 +105,33 @@ def test_charts_have_no_script_and_escape_their_text() -> None:
     assert "&lt;script&gt;" in drawn and 'aria-label="a &quot;label&quot; &lt;b&gt;"' in drawn
     graph = str(relation_graph("<me>", [Node("component:default/x", "<x>", "dependsOn", "/catalog/component/default/x")], "Relations <of> me"))
     assert "<me>" not in graph and "&lt;me&gt;" in graph and "&lt;x&gt;" in graph and "<a " not in graph and 'role="img"' in graph
+
+
+def test_sql_ranking_equals_the_python_score(any_database: Database) -> None:
+    """The SQL score (search_text patterns) gives every entity the points `score_entity` gives it, on both backends,
+    with wildcards, uppercase, non-ASCII and control characters in the fields; ties go by ref."""
+    import random
+
+    rng = random.Random(7)
+    words = ["pay", "payments", "Ledger", "led", "a%b", "x_y", "naïve", "ÉTÉ", "api", "tab\there", "new\nline"]
+    bodies = []
+    for n in range(120):
+        metadata: dict[str, Any] = {"name": f"{rng.choice(['pay', 'ledger', 'api', 'cafe'])}-{n:03d}"}
+        if rng.random() < 0.7:
+            metadata["title"] = " ".join(rng.sample(words, 2)) if rng.random() < 0.8 else rng.choice(words)
+        if rng.random() < 0.7:
+            metadata["description"] = " ".join(rng.sample(words, 4))
+        if rng.random() < 0.7:
+            metadata["tags"] = rng.sample(["pay", "payments", "led", "api", "web"], 2)
+        bodies.append(entity("Component", **metadata))
+    bodies.append(entity("Component", "pay"))
+    with any_database.transaction() as session:
+        catalog.upsert_entities(session, bodies, None, datetime.now(UTC))
+    queries = ["pay", "payments", "led", "ledger pay", "api", "a%b", "x_y", "%", "_", "naïve", "été", "here", "tab", "pay-0", "cafe led api", "-"]
+    with any_database.transaction() as session:
+        for q in queries:
+            terms = search.terms_of(q)
+            expected = sorted(((search.score_entity(b, terms), f"component:default/{b['metadata']['name']}") for b in bodies), key=lambda s: (-s[0], s[1]))
+            expected = [(score, ref) for score, ref in expected if score][:100]
+            assert [(h.score, h.ref) for h in search.entity_hits(session, terms, None, 100)] == expected, q
+            assert [(h.score, h.ref) for h in search.entity_hits(session, terms, "component", 7)] == expected[:7], q
