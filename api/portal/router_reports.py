@@ -18,7 +18,7 @@ from roadbed.api.portal.common import Me, mark_portal
 from roadbed.api.portal.views import duration, render
 from roadbed.api.routers.reports import NAME_PATTERN
 from roadbed.domain.errors import FieldError, InvalidRequest
-from roadbed.metrics.adoption import adoption_report, component_owner_team, components
+from roadbed.metrics.adoption import adoption_report, component_owner_team, on_golden_path, services_by_team
 from roadbed.metrics.dora import DoraScope, dora_report
 from roadbed.metrics.scorecards import scorecards
 from roadbed.metrics.slo_report import slo_report
@@ -194,13 +194,17 @@ async def adoption_page(request: Request, me: Me, team: str = "") -> Response:
     chosen = _text("team", team)
 
     def work(state: Any, session: Any) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
-        rows = components(session, chosen)  # read once: a report per team over the same rows (bench/portal.py)
-        by_team: dict[str, list[Any]] = {}
-        for row in rows:
-            if owner_team := component_owner_team(row.body):
-                by_team.setdefault(owner_team, []).append(row)
-        report = adoption_report(session, state.golden_paths, team=chosen, rows=rows)
-        return report, {t: adoption_report(session, state.golden_paths, team=t, rows=by_team[t]) for t in sorted(by_team)[:50]}
+        # Counted per owner in SQL and the annotated Components read once: a report per team over the same rows.
+        counts = services_by_team(session)
+        by_team: dict[str, list[Any]] = {team: [] for team in counts if team is not None and (not chosen or team == chosen)}
+        annotated = on_golden_path(session)
+        for row in annotated:
+            if (owner_team := component_owner_team(row.body)) in by_team:
+                by_team[owner_team].append(row)
+        rows = by_team.get(chosen, []) if chosen else annotated
+        services = counts.get(chosen, 0) if chosen else sum(counts.values())
+        report = adoption_report(session, state.golden_paths, team=chosen, rows=rows, services=services)
+        return report, {t: adoption_report(session, state.golden_paths, team=t, rows=by_team[t], services=counts[t]) for t in sorted(by_team)[:50]}
 
     report, by_team = await _query(request, work)
     paths = report["by_golden_path"]

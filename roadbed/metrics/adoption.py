@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from roadbed.golden_paths import GoldenPathRegistry
-from roadbed.storage import catalog
 from roadbed.storage.tables import CatalogEntityRow
 
 SOURCE_TEMPLATE = "backstage.io/source-template"
@@ -65,10 +66,30 @@ def component_owner_team(body: dict[str, Any]) -> str | None:
     return rest.rpartition("/")[2] or None
 
 
-def components(session: Session, team: str | None = None) -> list[CatalogEntityRow]:
-    rows = catalog.list_entities(session, kind="component", limit=100_000)
-    if team:
-        rows = [row for row in rows if component_owner_team(row.body) == team]
+@dataclass(frozen=True)
+class ComponentFacts:
+    """The parts of a Component body the reports read (`body` holds only spec.owner, metadata.annotations and
+    metadata.links), taken out in SQL so no report decodes whole bodies."""
+
+    name: str
+    body: dict[str, Any]
+
+
+def components(session: Session, team: str | None = None) -> list[ComponentFacts]:
+    """Every Component (by ref, at most 100,000), or a team's, as `ComponentFacts`."""
+    body = CatalogEntityRow.body
+    query = (
+        select(CatalogEntityRow.name, body[("spec", "owner")], body[("metadata", "annotations")], body[("metadata", "links")])
+        .where(CatalogEntityRow.kind == "component")
+        .order_by(CatalogEntityRow.ref)
+        .limit(100_000)
+    )
+    rows = []
+    for name, owner, notes, links in session.execute(query):
+        metadata = {key: value for key, value in (("annotations", notes), ("links", links)) if value is not None}
+        facts = ComponentFacts(name, {"metadata": metadata, "spec": {} if owner is None else {"owner": owner}})
+        if not team or component_owner_team(facts.body) == team:
+            rows.append(facts)
     return rows
 
 
@@ -78,11 +99,38 @@ def golden_path_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return template_name(annotations.get(SOURCE_TEMPLATE)), str(version) if version is not None else None
 
 
+def services_by_team(session: Session) -> dict[str | None, int]:
+    """How many Components each owner team has (None: no Group owner), counted in SQL by `spec.owner`."""
+    owner = CatalogEntityRow.body[("spec", "owner")].as_string()
+    counts: dict[str | None, int] = defaultdict(int)
+    for value, count in session.execute(select(owner, func.count()).where(CatalogEntityRow.kind == "component").group_by(owner)):
+        counts[component_owner_team({"spec": {"owner": value}})] += int(count)
+    return dict(counts)
+
+
+def on_golden_path(session: Session) -> list[ComponentFacts]:
+    """The Components that carry a source-template annotation (by ref): the only ones the report looks into."""
+    body = CatalogEntityRow.body
+    query = (
+        select(CatalogEntityRow.name, body[("spec", "owner")], body[("metadata", "annotations")])
+        .where(CatalogEntityRow.kind == "component", body[("metadata", "annotations", SOURCE_TEMPLATE)].as_string().is_not(None))
+        .order_by(CatalogEntityRow.ref)
+    )
+    return [ComponentFacts(name, {"metadata": {"annotations": notes or {}}, "spec": {} if owner is None else {"owner": owner}})
+            for name, owner, notes in session.execute(query)]
+
+
 def adoption_report(
-    session: Session, registry: GoldenPathRegistry, *, team: str | None = None, rows: list[CatalogEntityRow] | None = None
+    session: Session, registry: GoldenPathRegistry, *, team: str | None = None, rows: list[ComponentFacts] | None = None,
+    services: int | None = None,
 ) -> dict[str, Any]:
-    """`rows`: the team's components when the caller has them already (a report per team reads the catalog once)."""
-    rows = components(session, team) if rows is None else rows
+    """`rows` (with `services`, how many Components are in scope): the team's components with a source-template
+    annotation when the caller has them already (a report per team reads the catalog once). Without them, the
+    Components are counted per owner in SQL and only the annotated ones are read."""
+    if rows is None:
+        counts = services_by_team(session)
+        services = counts.get(team, 0) if team else sum(counts.values())
+        rows = [row for row in on_golden_path(session) if not team or component_owner_team(row.body) == team]
     by_path: dict[str, dict[str, Any]] = {}
     versions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     outdated_services = []
@@ -110,7 +158,7 @@ def adoption_report(
             outdated_services.append({"service": row.name, "golden_path": name, "version": version, "current_version": golden_path.version})
     for name, entry in by_path.items():
         entry["versions"] = dict(sorted(versions[name].items()))
-    services = len(rows)
+    services = len(rows) if services is None else services
     return {
         "services": services,
         "on_golden_path": on_path,
