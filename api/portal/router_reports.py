@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
@@ -29,6 +30,7 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(mark_portal)])
 
 REPORTS = [("dora", "DORA"), ("time-to-environment", "Time to environment"), ("adoption", "Adoption"), ("scorecards", "Scorecards"), ("slo", "Platform SLOs")]
 MAX_WEEKS = 26
+SERVICES_PER_PAGE = 50  # the per-service scorecard table, a page at a time
 
 
 @dataclass
@@ -41,6 +43,7 @@ class Section:
     headers: list[str]
     rows: list[list[Any]]
     api: str = ""
+    pages: list[tuple[str, str]] = field(default_factory=list)  # (Previous/Next, href) under the table
 
 
 @dataclass
@@ -234,8 +237,9 @@ async def adoption_page(request: Request, me: Me, team: str = "") -> Response:
 
 # -- scorecards -----------------------------------------------------------------------------------------------------
 @router.get("/reports/scorecards")
-async def scorecards_page(request: Request, me: Me, team: str = "") -> Response:
+async def scorecards_page(request: Request, me: Me, team: str = "", page: str = "") -> Response:
     chosen = _text("team", team)
+    number = int(page) if page.strip().isdigit() and 0 < int(page) < 100_000 else 1
 
     def work(state: Any, session: Any) -> dict[str, Any]:
         return scorecards(session, state.golden_paths, now=datetime.now(UTC), team=chosen, profile=get_profile(state.settings.dora_profile),
@@ -251,6 +255,11 @@ async def scorecards_page(request: Request, me: Me, team: str = "") -> Response:
                                                                                                    for _, p, _ in per_check])],
                       label="Share of services passing each scorecard check, percent", extra={"range": (0, 100)}))
     reading = f"{len(cards)} services, average score {_num(report['average'], 1)} of 100." if cards else "No service to score."
+    first = min((number - 1) * SERVICES_PER_PAGE, max(0, len(cards) - 1) // SERVICES_PER_PAGE * SERVICES_PER_PAGE)
+    shown = f"services {first + 1}–{min(len(cards), first + SERVICES_PER_PAGE)} of {len(cards)}" if cards else "none"
+    query = f"team={quote(chosen)}&" if chosen else ""
+    pages = ([("Previous", f"/reports/scorecards?{query}page={first // SERVICES_PER_PAGE}")] if first else []) + (
+        [("Next", f"/reports/scorecards?{query}page={first // SERVICES_PER_PAGE + 2}")] if first + SERVICES_PER_PAGE < len(cards) else [])
     score_chart = svg(Chart("bar", list(report["by_team"]), [Series("average score", list(report["by_team"].values()))],
                             label="Average scorecard score per team, 0 to 100", extra={"range": (0, 100)}))
     sections = [
@@ -258,8 +267,9 @@ async def scorecards_page(request: Request, me: Me, team: str = "") -> Response:
                 [[d["title"], d.get("weight", ""), p, f, _pct(p / len(cards)) if cards else "—"] for d, p, f in per_check], "/v1/scorecards"),
         Section("per-team", "Per team", "Average score of each team's services.", score_chart, "Average score per team (0–100).", ["Team", "Average score"],
                 [[t, _num(s, 1)] for t, s in report["by_team"].items()]),
-        Section("per-service", "Per service", "Each service's score and the checks it fails.", None, "", ["Service", "Team", "Score", "Failing checks"],
-                [[c["service"], c["team"] or "—", _num(c["score"], 1), ", ".join(x["title"] for x in c["checks"] if not x["passed"]) or "none"] for c in cards]),
+        Section("per-service", "Per service", f"Each service's score and the checks it fails: {shown}.", None, "", ["Service", "Team", "Score", "Failing checks"],
+                [[c["service"], c["team"] or "—", _num(c["score"], 1), ", ".join(x["title"] for x in c["checks"] if not x["passed"]) or "none"]
+                 for c in cards[first : first + SERVICES_PER_PAGE]], pages=pages),
     ]
     return _page(request, me, "scorecards", "Scorecards", "How services meet the platform's checks (0–100 per service).", [Filter("team", "Team", chosen or "")],
                  sections)
