@@ -81,7 +81,7 @@ def status(
     as_json: AsJson = False,
 ) -> None:
     """Show one environment and its steps."""
-    from roadbed.cli.progress import step_table, watch
+    from roadbed.cli.progress import show_environment, watch
 
     client = open_client()
     try:
@@ -93,7 +93,7 @@ def status(
     if as_json:
         out.print_json(data=environment)
     elif not watch_:
-        out.print(step_table(environment))
+        show_environment(out, environment)
 
 
 def list_(

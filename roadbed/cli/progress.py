@@ -35,6 +35,14 @@ def step_table(environment: dict[str, Any]) -> Table:
     return table
 
 
+def show_environment(out: Output, environment: dict[str, Any]) -> None:
+    """The step table; when piped, the environment's own line (id, service/environment, status) goes to stderr so
+    stdout stays one TSV grid of steps."""
+    if not out.is_terminal():
+        out.note(f"{environment['id']}\t{environment['service']}/{environment['environment']}\t{environment['status']}", markup=False)
+    out.print(step_table(environment))
+
+
 def watch(client: ApiClient, environment_id: str, interval: float = 0.25, show: bool = True) -> dict[str, Any]:
     """Poll until the environment reaches a final status: live progress in a terminal, the final table otherwise."""
     out = Output()
@@ -53,7 +61,7 @@ def watch(client: ApiClient, environment_id: str, interval: float = 0.25, show: 
         time.sleep(interval)
         environment = client.request("GET", f"/v1/environments/{environment_id}")
     if show:
-        out.print(step_table(environment))
+        show_environment(out, environment)
     return environment
 
 

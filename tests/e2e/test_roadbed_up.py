@@ -92,7 +92,8 @@ def test_up_provisions_survives_restart_and_stops_cleanly(roadbed: RoadbedUp, tm
     assert listed.returncode == 0 and {e["service"] for e in json.loads(listed.stdout)} == {"orders", "billing"}
     decommissioned = roadbed.cli("decommission", "billing", "--env", "dev", "--wait")
     assert decommissioned.returncode == 0, decommissioned.stdout + decommissioned.stderr
-    assert "DECOMMISSIONED" in decommissioned.stdout
+    assert "DECOMMISSIONED" in decommissioned.stderr  # piped: the environment's line on stderr, stdout one TSV grid of steps
+    assert "step\tstatus\tattempts\tseconds\tdetail" in decommissioned.stdout.splitlines()
     assert (roadbed.home / "git/archive").is_dir() and not (roadbed.home / "git/repos/billing.git").exists()
     audit = roadbed.cli("doctor")
     assert audit.returncode == 0, audit.stdout + audit.stderr
