@@ -68,8 +68,9 @@ class CompensationActivities(StepActivities):
     @activity.defn(name=COMPENSATION_ACTIVITIES[StepName.MONITORING])
     def monitoring(self, data: CompensationInput) -> StepResult:
         def work() -> str:
-            paths = sorted(render_monitoring(monitoring_spec(self, data.provision)))
-            self.ports.monitoring.remove(data.provision.request.service, paths)
+            spec = monitoring_spec(self, data.provision)
+            paths = sorted(render_monitoring(spec))
+            self.ports.monitoring.remove(spec, paths)
             return f"removed {len(paths)} monitoring files"
 
         return self._undo(StepName.MONITORING, data, work)

@@ -102,7 +102,7 @@ class ProvisioningActivities(StepActivities):
     def monitoring(self, data: StepInput) -> StepResult:
         def work() -> tuple[EnvironmentOutputs, str]:
             spec = monitoring_spec(self, data.provision)
-            files = self.ports.monitoring.publish(data.provision.request.service, render_monitoring(spec))
+            files = self.ports.monitoring.publish(spec, render_monitoring(spec))
             return data.outputs.model_copy(update={"monitoring_files": files}), f"SLO {spec.slo.availability}% with burn-rate alerts, dashboard"
 
         return self._tracked(StepName.MONITORING, data.provision, work)

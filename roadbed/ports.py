@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from roadbed.domain.specs import RepositoryMarker, WorkloadSpec
+from roadbed.domain.specs import MonitoringSpec, RepositoryMarker, WorkloadSpec
 
 
 class RepositoryRef(BaseModel):
@@ -83,9 +83,12 @@ class KubernetesDeployer(Protocol):
 
 
 class MonitoringPublisher(Protocol):
-    def publish(self, repository: str, files: dict[str, str]) -> list[str]: ...
+    """Ships one environment's monitoring: the typed spec says whose and where, the files are what to ship."""
 
-    def remove(self, repository: str, paths: list[str]) -> None: ...
+    def publish(self, spec: MonitoringSpec, files: dict[str, str]) -> list[str]:
+        """Publish `files` (repository path -> text, as rendered from `spec`); returns the paths written."""
+
+    def remove(self, spec: MonitoringSpec, paths: list[str]) -> None: ...
 
 
 class CatalogRegistry(Protocol):

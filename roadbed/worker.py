@@ -15,13 +15,14 @@ from roadbed.activities.provisioning import ProvisioningActivities
 from roadbed.activities.recording import RecordingActivities
 from roadbed.activity_logs import install_activity_log_filter
 from roadbed.adapters.backstage import BackstageCatalog
-from roadbed.adapters.composite_monitoring import CompositeMonitoring, PrometheusRules
+from roadbed.adapters.composite_monitoring import CompositeMonitoring
 from roadbed.adapters.database_catalog import DatabaseCatalog
 from roadbed.adapters.github_repo_host import GitHubRepoHost
 from roadbed.adapters.gitops import GitOpsDeployer
 from roadbed.adapters.grafana import GrafanaDashboards
 from roadbed.adapters.kubernetes_cluster import KubernetesClusterDeployer
 from roadbed.adapters.local_git import LocalGitRepoHost
+from roadbed.adapters.prometheus_rules import PrometheusRules
 from roadbed.adapters.repository_monitoring import RepositoryMonitoring
 from roadbed.adapters.terraform_cli_runner import runner_for
 from roadbed.failpoints import Failpoints

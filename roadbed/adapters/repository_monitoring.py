@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from roadbed.domain.specs import MonitoringSpec
 from roadbed.ports import RepoHost
 
 
@@ -9,10 +10,13 @@ class RepositoryMonitoring:
     def __init__(self, repo_host: RepoHost) -> None:
         self.repo_host = repo_host
 
-    def publish(self, repository: str, files: dict[str, str]) -> list[str]:
-        self.repo_host.commit_files(repository, {path: content.encode() for path, content in files.items()}, "Add monitoring: SLO alerts, dashboard")
+    def publish(self, spec: MonitoringSpec, files: dict[str, str]) -> list[str]:
+        self.repo_host.commit_files(
+            spec.service, {path: content.encode() for path, content in files.items()}, "Add monitoring: SLO alerts, dashboard"
+        )
         return sorted(files)
 
-    def remove(self, repository: str, paths: list[str]) -> None:
-        if repository in self.repo_host.list_repositories():
-            self.repo_host.commit_files(repository, dict.fromkeys(paths), "Remove monitoring")
+    def remove(self, spec: MonitoringSpec, paths: list[str]) -> None:
+        # every repo host names the service's repository after the service
+        if spec.service in self.repo_host.list_repositories():
+            self.repo_host.commit_files(spec.service, dict.fromkeys(paths), "Remove monitoring")

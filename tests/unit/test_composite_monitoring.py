@@ -18,14 +18,10 @@ import pytest
 import yaml
 from kubernetes.client import ApiClient, Configuration
 
-from roadbed.adapters.composite_monitoring import (
-    CompositeMonitoring,
-    PrometheusRules,
-    environments_of,
-    prometheus_rule_name,
-)
+from roadbed.adapters.composite_monitoring import CompositeMonitoring
 from roadbed.adapters.grafana import GrafanaDashboards, folder_uid
 from roadbed.adapters.local_git import LocalGitRepoHost
+from roadbed.adapters.prometheus_rules import PrometheusRules, prometheus_rule_name
 from roadbed.adapters.repository_monitoring import RepositoryMonitoring
 from roadbed.domain.errors import PermanentError, TransientError
 from roadbed.domain.naming import namespace_for
@@ -116,11 +112,11 @@ def promtool_check(path: Path) -> None:
 def test_without_grafana_or_cluster_it_is_the_repository_publisher(host: LocalGitRepoHost) -> None:
     composite = CompositeMonitoring(RepositoryMonitoring(host))
     files = rendered()
-    assert composite.publish(SERVICE, files) == sorted(files)
+    assert composite.publish(spec(), files) == sorted(files)
     assert {path: host.read_file(SERVICE, path) for path in files} == {path: text.encode() for path, text in files.items()}
     assert composite.describe() == "files in the service repository"
 
-    composite.remove(SERVICE, sorted(files))
+    composite.remove(spec(), sorted(files))
     assert not any(host.read_file(SERVICE, path) for path in files)
 
 
@@ -131,7 +127,7 @@ def test_publish_commits_pushes_the_dashboard_and_applies_the_prometheus_rule(
     publisher: CompositeMonitoring, host: LocalGitRepoHost, grafana_server: FakeGrafana, cluster: FakeKubernetes, tmp_path: Path
 ) -> None:
     files = rendered()
-    assert publisher.publish(SERVICE, files) == sorted(files)
+    assert publisher.publish(spec(), files) == sorted(files)
 
     # repository
     assert host.read_file(SERVICE, f"monitoring/{ENV}/slo.yaml") == files[f"monitoring/{ENV}/slo.yaml"].encode()
@@ -169,11 +165,11 @@ def test_re_publish_converges_without_duplicates(
     publisher: CompositeMonitoring, host: LocalGitRepoHost, grafana_server: FakeGrafana, cluster: FakeKubernetes
 ) -> None:
     files = rendered()
-    publisher.publish(SERVICE, files)
+    publisher.publish(spec(), files)
     before = commits(host, SERVICE)
     version = cluster.object("prometheusrules", RULE, NAMESPACE)["metadata"]["resourceVersion"]  # type: ignore[index]
 
-    publisher.publish(SERVICE, files)
+    publisher.publish(spec(), files)
 
     assert commits(host, SERVICE) == before  # unchanged files commit nothing
     assert list(grafana_server.dashboards) == [dashboard_uid(SERVICE, ENV)] and len(grafana_server.folders) == 1
@@ -182,7 +178,7 @@ def test_re_publish_converges_without_duplicates(
     assert cluster.object("prometheusrules", RULE, NAMESPACE)["metadata"]["resourceVersion"] == version  # type: ignore[index]
 
     # a changed SLO updates the same rule in place
-    publisher.publish(SERVICE, rendered(availability=99.5))
+    publisher.publish(spec(availability=99.5), rendered(availability=99.5))
     live = cluster.object("prometheusrules", RULE, NAMESPACE)
     assert live is not None and live["metadata"]["generation"] == 2
     assert "0.005" in json.dumps(live["spec"]["groups"])
@@ -192,10 +188,10 @@ def test_remove_undoes_all_three_and_is_idempotent(
     publisher: CompositeMonitoring, host: LocalGitRepoHost, grafana_server: FakeGrafana, cluster: FakeKubernetes
 ) -> None:
     files = rendered()
-    publisher.publish(SERVICE, files)
-    publisher.publish("ledger", rendered("ledger"))
+    publisher.publish(spec(), files)
+    publisher.publish(spec("ledger"), rendered("ledger"))
 
-    publisher.remove(SERVICE, sorted(files))
+    publisher.remove(spec(), sorted(files))
 
     assert cluster.object("prometheusrules", RULE, NAMESPACE) is None
     assert dashboard_uid(SERVICE, ENV) not in grafana_server.dashboards
@@ -204,18 +200,18 @@ def test_remove_undoes_all_three_and_is_idempotent(
     assert cluster.object("prometheusrules", "ledger-slo", namespace_for("ledger", ENV)) is not None
     assert list(grafana_server.dashboards) == [dashboard_uid("ledger", ENV)] and folder_uid(TEAM) in grafana_server.folders
 
-    publisher.remove(SERVICE, sorted(files))  # again: nothing left, nothing fails
+    publisher.remove(spec(), sorted(files))  # again: nothing left, nothing fails
 
 
 def test_remove_of_a_step_that_never_ran_or_whose_namespace_is_gone(
     publisher: CompositeMonitoring, cluster: FakeKubernetes, grafana_server: FakeGrafana
 ) -> None:
     paths = sorted(rendered())
-    publisher.remove(SERVICE, paths)  # nothing was published: every part is already undone
+    publisher.remove(spec(), paths)  # nothing was published: every part is already undone
 
-    publisher.publish(SERVICE, rendered())
+    publisher.publish(spec(), rendered())
     cluster._purge_namespace(NAMESPACE)  # noqa: SLF001 - the kubernetes undo removed the namespace first
-    publisher.remove(SERVICE, paths)
+    publisher.remove(spec(), paths)
     assert cluster.objects("prometheusrules") == [] and grafana_server.dashboards == {}
 
 
@@ -230,15 +226,15 @@ def test_a_service_of_the_longest_allowed_name_gets_its_rule_in_the_namespace_ev
     host.ensure_repository(service, marker, {"README.md": b"#\n"}, "Create")
     composite = CompositeMonitoring(RepositoryMonitoring(host), prometheus_rules=rules_for(cluster.url))
 
-    composite.publish(service, rendered(service, "staging"))
+    composite.publish(spec(service, "staging"), rendered(service, "staging"))
     assert cluster.object("prometheusrules", f"{service}-slo", namespace) is not None
-    composite.remove(service, sorted(rendered(service, "staging")))
+    composite.remove(spec(service, "staging"), sorted(rendered(service, "staging")))
     assert cluster.objects("prometheusrules") == []
 
 
 def test_extra_rule_labels_for_the_prometheus_rule_selector(host: LocalGitRepoHost, cluster: FakeKubernetes) -> None:
     rules = rules_for(cluster.url, labels={"release": "kube-prometheus-stack", "app.kubernetes.io/managed-by": "someone"})
-    CompositeMonitoring(RepositoryMonitoring(host), prometheus_rules=rules).publish(SERVICE, rendered())
+    CompositeMonitoring(RepositoryMonitoring(host), prometheus_rules=rules).publish(spec(), rendered())
     labels = cluster.object("prometheusrules", RULE, NAMESPACE)["metadata"]["labels"]  # type: ignore[index]
     assert labels["release"] == "kube-prometheus-stack" and labels["app.kubernetes.io/managed-by"] == "roadbed"
 
@@ -252,17 +248,17 @@ def test_the_repository_is_written_first_and_a_retry_converges(
     files = rendered()
     grafana_server.fail_next("POST", "^/api/dashboards/db$", 503)
     with pytest.raises(TransientError, match="503"):
-        publisher.publish(SERVICE, files)
+        publisher.publish(spec(), files)
     assert host.read_file(SERVICE, f"monitoring/{ENV}/prometheus-rules.yaml") is not None
     assert cluster.objects("prometheusrules") == []
     committed = commits(host, SERVICE)
 
     cluster.fail_next("PATCH", "/prometheusrules/", 500)
     with pytest.raises(TransientError, match="500"):
-        publisher.publish(SERVICE, files)
+        publisher.publish(spec(), files)
     assert dashboard_uid(SERVICE, ENV) in grafana_server.dashboards
 
-    publisher.publish(SERVICE, files)
+    publisher.publish(spec(), files)
     assert commits(host, SERVICE) == committed
     assert cluster.object("prometheusrules", RULE, NAMESPACE) is not None
 
@@ -284,23 +280,23 @@ def test_prometheus_rule_error_translation(
     host: LocalGitRepoHost, cluster: FakeKubernetes, method: str, status: int, error: type[Exception]
 ) -> None:
     composite = CompositeMonitoring(RepositoryMonitoring(host), prometheus_rules=rules_for(cluster.url))
-    composite.publish(SERVICE, rendered())  # discovery cached; the faults hit the rule itself
+    composite.publish(spec(), rendered())  # discovery cached; the faults hit the rule itself
     cluster.fail_next(method, "/prometheusrules/", status)
     with pytest.raises(error) as caught:
-        composite.publish(SERVICE, rendered(availability=99.0))
+        composite.publish(spec(availability=99.0), rendered(availability=99.0))
     assert caught.value.__cause__ is not None
 
 
 def test_delete_errors_are_translated(host: LocalGitRepoHost, cluster: FakeKubernetes) -> None:
     composite = CompositeMonitoring(RepositoryMonitoring(host), prometheus_rules=rules_for(cluster.url))
-    composite.publish(SERVICE, rendered())
+    composite.publish(spec(), rendered())
     cluster.fail_next("DELETE", "/prometheusrules/", 503)
     with pytest.raises(TransientError):
-        composite.remove(SERVICE, sorted(rendered()))
+        composite.remove(spec(), sorted(rendered()))
     cluster.fail_next("DELETE", "/prometheusrules/", 403)
     with pytest.raises(PermanentError):
-        composite.remove(SERVICE, sorted(rendered()))
-    composite.remove(SERVICE, sorted(rendered()))
+        composite.remove(spec(), sorted(rendered()))
+    composite.remove(spec(), sorted(rendered()))
     assert cluster.objects("prometheusrules") == []
 
 
@@ -309,8 +305,8 @@ def test_a_cluster_without_the_prometheus_operator(host: LocalGitRepoHost) -> No
         bare.seed({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": NAMESPACE, "labels": MANAGED}}, manager="roadbed")
         composite = CompositeMonitoring(RepositoryMonitoring(host), prometheus_rules=rules_for(bare.url))
         with pytest.raises(PermanentError, match=r"does not serve monitoring\.coreos\.com/v1 prometheusrules.*Prometheus Operator"):
-            composite.publish(SERVICE, rendered())
-        composite.remove(SERVICE, sorted(rendered()))  # nothing there to remove: done
+            composite.publish(spec(), rendered())
+        composite.remove(spec(), sorted(rendered()))  # nothing there to remove: done
         assert bare.requests_to("PATCH", ".") == [] and bare.requests_to("DELETE", ".") == []
 
 
@@ -324,8 +320,8 @@ def test_someone_elses_prometheus_rule_is_never_taken_over_nor_removed(host: Loc
     cluster.seed(foreign, manager="kubectl")
     composite = CompositeMonitoring(RepositoryMonitoring(host), prometheus_rules=rules_for(cluster.url))
     with pytest.raises(PermanentError, match="not managed by Roadbed"):
-        composite.publish(SERVICE, rendered())
-    composite.remove(SERVICE, sorted(rendered()))
+        composite.publish(spec(), rendered())
+    composite.remove(spec(), sorted(rendered()))
     live = cluster.object("prometheusrules", RULE, NAMESPACE)
     assert live is not None and live["spec"]["groups"][0]["name"] == "hand-made"
 
@@ -333,35 +329,42 @@ def test_someone_elses_prometheus_rule_is_never_taken_over_nor_removed(host: Loc
 def test_a_missing_namespace_is_permanent(host: LocalGitRepoHost, cluster: FakeKubernetes) -> None:
     composite = CompositeMonitoring(RepositoryMonitoring(host), prometheus_rules=rules_for(cluster.url))
     with pytest.raises(PermanentError, match="404"):
-        composite.publish("ledger", rendered("ledger", "prod"))
+        composite.publish(spec("ledger", "prod"), rendered("ledger", "prod"))
 
 
 def test_a_dashboard_under_a_foreign_uid_is_refused(publisher: CompositeMonitoring, grafana_server: FakeGrafana) -> None:
     files = rendered()
     files[f"monitoring/{ENV}/grafana-dashboard.json"] = json.dumps({"uid": "hand-picked", "title": "x"})
     with pytest.raises(PermanentError, match="must have uid"):
-        publisher.publish(SERVICE, files)
+        publisher.publish(spec(), files)
     assert grafana_server.dashboards == {}
 
 
-def test_the_team_comes_from_the_rules_when_the_slo_spec_is_absent(publisher: CompositeMonitoring, grafana_server: FakeGrafana) -> None:
+def test_the_team_and_namespace_come_from_the_spec_not_the_rendered_text(
+    publisher: CompositeMonitoring, grafana_server: FakeGrafana, cluster: FakeKubernetes
+) -> None:
     files = {path: text for path, text in rendered(team="search").items() if not path.endswith("slo.yaml")}
-    publisher.publish(SERVICE, files)
+    publisher.publish(spec(team="search"), files)
     assert grafana_server.dashboards[dashboard_uid(SERVICE, ENV)].folder_uid == folder_uid("search")
+    live = cluster.object("prometheusrules", RULE, NAMESPACE)
+    assert live is not None and live["metadata"]["labels"]["roadbed.dev/team"] == "search"
+
+
+def test_only_the_spec_environments_files_go_to_grafana_and_the_cluster(
+    publisher: CompositeMonitoring, host: LocalGitRepoHost, grafana_server: FakeGrafana, cluster: FakeKubernetes
+) -> None:
+    files = {**rendered(environment="prod"), **rendered()}  # another environment's files ride along to the repository only
+    publisher.publish(spec(), files)
+    assert host.read_file(SERVICE, "monitoring/prod/slo.yaml") is not None
+    assert list(grafana_server.dashboards) == [dashboard_uid(SERVICE, ENV)]
+    assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in cluster.objects("prometheusrules")] == [(NAMESPACE, RULE)]
 
 
 def test_the_grafana_token_never_shows_in_a_failed_publish(publisher: CompositeMonitoring, grafana_server: FakeGrafana) -> None:
     grafana_server.fail_next("GET", "^/api/folders/", 401, message=f"bad token {TOKEN}")
     with pytest.raises(PermanentError) as caught:
-        publisher.publish(SERVICE, rendered())
+        publisher.publish(spec(), rendered())
     assert TOKEN not in "".join(traceback.format_exception(caught.value))
-
-
-def test_paths_are_grouped_by_environment() -> None:
-    paths = [*rendered(environment="dev"), *rendered(environment="prod"), "README.md", "monitoring/notes.md", "monitoring/a/b/c.yaml"]
-    grouped = environments_of(paths)
-    assert sorted(grouped) == ["dev", "prod"]
-    assert sorted(grouped["prod"]) == ["grafana-dashboard.json", "prometheus-rules.yaml", "slo.yaml"]
 
 
 # ---------------------------------------------------------------- promtool on every rendered rule file
@@ -381,7 +384,7 @@ def test_every_applied_prometheus_rule_passes_promtool(
     host: LocalGitRepoHost, cluster: FakeKubernetes, tmp_path: Path, variant: str
 ) -> None:
     composite = CompositeMonitoring(RepositoryMonitoring(host), prometheus_rules=rules_for(cluster.url))
-    composite.publish(SERVICE, rendered(**SLO_VARIANTS[variant]))
+    composite.publish(spec(**SLO_VARIANTS[variant]), rendered(**SLO_VARIANTS[variant]))
     live = cluster.object("prometheusrules", RULE, NAMESPACE)
     assert live is not None
     applied = tmp_path / "applied.yaml"
