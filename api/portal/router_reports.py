@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -20,7 +20,7 @@ from roadbed.api.portal.views import duration, render
 from roadbed.api.routers.reports import NAME_PATTERN
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.metrics.adoption import adoption_report, component_owner_team, on_golden_path, services_by_team
-from roadbed.metrics.dora import DoraScope, dora_report
+from roadbed.metrics.dora import DoraScope, dora_report, dora_weekly
 from roadbed.metrics.scorecards import scorecards
 from roadbed.metrics.slo_report import slo_report
 from roadbed.metrics.thresholds import MetricBands, get_profile
@@ -126,10 +126,7 @@ async def dora_page(request: Request, me: Me, team: str = "", service: str = "",
         now = datetime.now(UTC)
         gap = state.settings.incident_link_gap_hours
         overall = dora_report(session, DoraScope(window_days=days, link_gap_hours=gap, **chosen), now=now, profile=profile)
-        weekly = []
-        for back in range(weeks - 1, -1, -1):
-            end = now - timedelta(days=7 * back)
-            weekly.append((end - timedelta(days=7), dora_report(session, DoraScope(window_days=7, link_gap_hours=gap, **chosen), now=end, profile=profile)))
+        weekly = dora_weekly(session, DoraScope(window_days=7, link_gap_hours=gap, **chosen), now=now, weeks=weeks, profile=profile)
         return overall, weekly, profile
 
     overall, weekly, profile = await _query(request, work)

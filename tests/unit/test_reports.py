@@ -473,3 +473,38 @@ def test_signatures() -> None:
 def test_cli_formatting() -> None:
     assert [duration(v) for v in (None, 1.5, 90, 5400, 172800)] == ["-", "1.5s", "1.5m", "1.5h", "2.0d"]
     assert percent(None) == "-" and percent(0.4) == "40.0%"
+
+
+def test_dora_weekly_equals_a_report_per_week(any_database: Database) -> None:
+    """The grouped weekly series gives each week the four keys (and overall tier) a 7-day dora_report ending then gives,
+    with deployments, commits and resolutions exactly on week boundaries, explicit and implicit incident links."""
+    import random
+
+    from roadbed.metrics.dora import WEEKLY_KEYS, DoraScope, dora_report, dora_weekly
+    from roadbed.storage.tables import DeploymentRow, IncidentRow
+
+    rng = random.Random(5)
+    boundaries = [NOW - timedelta(days=7 * k) for k in range(6)]
+    deployments, incidents = [], []
+    for n in range(400):
+        at = rng.choice(boundaries) if n % 10 == 0 else NOW - timedelta(seconds=rng.uniform(0, 40 * 86400))
+        sha = f"c{rng.randrange(150)}"
+        deployments.append({"key": f"d{n}", "source": "t", "service": f"s{rng.randrange(4)}", "environment": "prod" if n % 7 else "staging",
+                            "team": None, "version": None, "commit_sha": sha, "commit_time": None if n % 13 == 0 else at - timedelta(hours=rng.uniform(-1, 30)),
+                            "started_at": None, "deployed_at": at, "status": rng.choice(["success"] * 6 + ["failure", "rolled_back"]), "received_at": NOW})
+    for n in range(60):
+        opened = rng.choice(boundaries) if n % 6 == 0 else NOW - timedelta(seconds=rng.uniform(0, 40 * 86400))
+        resolved = rng.choice([None, rng.choice(boundaries), opened + timedelta(hours=rng.uniform(0, 50))])
+        incidents.append({"key": f"i{n}", "source": "t", "service": f"s{rng.randrange(4)}", "environment": rng.choice([None, "prod"]), "title": None,
+                          "opened_at": opened, "resolved_at": resolved if resolved is None or resolved >= opened else None,
+                          "caused_by_deployment": f"d{rng.randrange(400)}" if n % 3 == 0 else None, "received_at": NOW, "updated_at": NOW})
+    with any_database.engine.begin() as connection:
+        connection.execute(insert(DeploymentRow), deployments)
+        connection.execute(insert(IncidentRow), incidents)
+    with any_database.transaction() as session:
+        for scope in (DoraScope(), DoraScope(service="s1"), DoraScope(environment="staging", link_gap_hours=2)):
+            weekly = dora_weekly(session, scope, now=NOW, weeks=5)
+            assert [start for start, _ in weekly] == [NOW - timedelta(days=7 * k) for k in range(5, 0, -1)]
+            for start, report in weekly:
+                single = dora_report(session, DoraScope(scope.environment, 7, scope.service, scope.team, scope.link_gap_hours), now=start + timedelta(days=7))
+                assert report == {key: single[key] for key in WEEKLY_KEYS}, (scope, start)
