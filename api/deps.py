@@ -1,8 +1,13 @@
-"""Request dependencies: the app state and the authenticated principal."""
+"""Request dependencies: the app state, the authenticated principal and a database session.
+
+Handlers that only talk to the database are plain `def` endpoints taking a `Session` (FastAPI runs them in its
+thread pool, as the FastAPI full-stack template does); `async def` stays for handlers that await Temporal.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -48,3 +53,22 @@ def require_service_owner(principal: Principal, session: Session, service: str) 
 def require_team(principal: Principal, team: str) -> None:
     if not principal.can_act_for(team):
         raise ApiError(403, "forbidden", f"token {principal.token_id} ({principal.role}) may not act for team {team!r}")
+
+
+def _session(state: State, _principal: CurrentPrincipal) -> Iterator[Session]:
+    # Depends on the principal so the transaction starts only after authentication, which reads the database
+    # on its own: a serialized (write-locked) transaction opened first would block it on SQLite.
+    with state.database.transaction() as session:
+        yield session
+
+
+def _serialized_session(state: State, _principal: CurrentPrincipal) -> Iterator[Session]:
+    with state.database.transaction(serialized=True) as session:
+        yield session
+
+
+#: `database.transaction()` around the endpoint function: committed (or rolled back on an error, which the
+#: error mapping then answers) before the response is sent, so a failed commit is never a 2xx.
+DbSession = Annotated[Session, Depends(_session, scope="function")]
+#: The same with `transaction(serialized=True)`, for read-then-write decisions that must not interleave.
+SerializedSession = Annotated[Session, Depends(_serialized_session, scope="function")]

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
 
-from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.deps import CurrentPrincipal, DbSession
 from roadbed.api.responses import TimeToEnvironment
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.metrics.time_to_environment import time_to_environment
@@ -29,15 +28,11 @@ router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=ERROR_RESPO
         "(`by_environment`)."
     ),
 )
-async def get_time_to_environment(
-    state: State,
+def get_time_to_environment(
+    session: DbSession,
     _principal: CurrentPrincipal,
     window_days: int = Query(default=30, ge=1, le=3650),
     golden_path: str | None = None,
     environment: str | None = None,
 ) -> dict[str, Any]:
-    def query() -> dict[str, Any]:
-        with state.database.transaction() as session:
-            return time_to_environment(session, now=datetime.now(UTC), window_days=window_days, golden_path=golden_path, environment=environment)
-
-    return await asyncio.to_thread(query)
+    return time_to_environment(session, now=datetime.now(UTC), window_days=window_days, golden_path=golden_path, environment=environment)

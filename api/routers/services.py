@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
-from roadbed.api.deps import CurrentPrincipal, State, require_team
+from roadbed.api.deps import CurrentPrincipal, DbSession, SerializedSession, require_team
 from roadbed.api.schemas import ERROR_RESPONSES
 
 from roadbed.domain.naming import DNS_LABEL_MAX
@@ -36,21 +35,13 @@ class TransferBody(BaseModel):
 
 
 @router.get("", response_model=list[ServiceView], summary="Services and their owning teams")
-async def list_services(state: State, _principal: CurrentPrincipal, team: str | None = None) -> list[ServiceView]:
-    def query() -> list[ServiceView]:
-        with state.database.transaction() as session:
-            return [ServiceView.of(row) for row in services.list_services(session, team)]
-
-    return await asyncio.to_thread(query)
+def list_services(session: DbSession, _principal: CurrentPrincipal, team: str | None = None) -> list[ServiceView]:
+    return [ServiceView.of(row) for row in services.list_services(session, team)]
 
 
 @router.get("/{service}", response_model=ServiceView, summary="One service's owner", responses={404: {"description": "No such service"}})
-async def get_service(service: str, state: State, _principal: CurrentPrincipal) -> ServiceView:
-    def query() -> ServiceView:
-        with state.database.transaction() as session:
-            return ServiceView.of(services.require_service(session, service))
-
-    return await asyncio.to_thread(query)
+def get_service(service: str, session: DbSession, _principal: CurrentPrincipal) -> ServiceView:
+    return ServiceView.of(services.require_service(session, service))
 
 
 @router.post(
@@ -59,10 +50,6 @@ async def get_service(service: str, state: State, _principal: CurrentPrincipal) 
     summary="Hand a service, its environments and its catalog entities to another team (owning team or platform-admin)",
     responses={404: {"description": "No such service"}, 409: {"description": "An environment of the service is in flight"}},
 )
-async def transfer_service(service: str, body: TransferBody, state: State, principal: CurrentPrincipal) -> ServiceView:
-    def transfer() -> ServiceView:
-        with state.database.transaction(serialized=True) as session:
-            require_team(principal, services.require_service(session, service).team)
-            return ServiceView.of(services.transfer(session, service, body.to_team, datetime.now(UTC)))
-
-    return await asyncio.to_thread(transfer)
+def transfer_service(service: str, body: TransferBody, session: SerializedSession, principal: CurrentPrincipal) -> ServiceView:
+    require_team(principal, services.require_service(session, service).team)
+    return ServiceView.of(services.transfer(session, service, body.to_team, datetime.now(UTC)))
