@@ -7,14 +7,13 @@ its hash is ever listed. The audit trail records method, path, status and actor,
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.deps import CurrentPrincipal, DbSession, SerializedSession
 from roadbed.api.errors import ApiError
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.auth import Principal, Role
@@ -70,22 +69,14 @@ class CreatedToken(TokenView):
 
 
 @router.post("", status_code=201, response_model=CreatedToken, summary="Create a token (platform-admin); the answer is the only time it is shown")
-async def create_token(body: TokenBody, state: State, _admin: Admin) -> CreatedToken:
-    def create() -> CreatedToken:
-        with state.database.transaction() as session:
-            row, token = tokens.create_token(session, body.role.value, body.teams, datetime.now(UTC), body.description)
-            return CreatedToken(**TokenView.of(row).model_dump(), token=token)
-
-    return await asyncio.to_thread(create)
+def create_token(body: TokenBody, _admin: Admin, session: DbSession) -> CreatedToken:
+    row, token = tokens.create_token(session, body.role.value, body.teams, datetime.now(UTC), body.description)
+    return CreatedToken(**TokenView.of(row).model_dump(), token=token)
 
 
 @router.get("", response_model=list[TokenView], summary="Every token, active and revoked (platform-admin); never a token or its hash")
-async def list_tokens(state: State, _admin: Admin) -> list[TokenView]:
-    def query() -> list[TokenView]:
-        with state.database.transaction() as session:
-            return [TokenView.of(row) for row in tokens.list_tokens(session)]
-
-    return await asyncio.to_thread(query)
+def list_tokens(_admin: Admin, session: DbSession) -> list[TokenView]:
+    return [TokenView.of(row) for row in tokens.list_tokens(session)]
 
 
 @router.delete(
@@ -94,17 +85,13 @@ async def list_tokens(state: State, _admin: Admin) -> list[TokenView]:
     summary="Revoke a token (platform-admin): it stops working at once",
     responses={409: {"description": "Already revoked, or the last active platform-admin token"}},
 )
-async def revoke_token(token_id: str, state: State, _admin: Admin) -> TokenView:
-    def revoke() -> TokenView:
-        with state.database.transaction(serialized=True) as session:
-            row = tokens.get_token(session, token_id)
-            if row is None:
-                raise ApiError(404, "not_found", f"no token {token_id!r}")
-            if row.revoked_at is not None:
-                raise ApiError(409, "conflict", f"token {token_id} is already revoked")
-            if row.role == Role.PLATFORM_ADMIN.value and len(tokens.active_admin_tokens(session)) == 1:
-                raise ApiError(409, "conflict", f"token {token_id} is the last active platform-admin token; create another one first")
-            tokens.revoke_token(session, token_id, datetime.now(UTC))
-            return TokenView.of(row)
-
-    return await asyncio.to_thread(revoke)
+def revoke_token(token_id: str, _admin: Admin, session: SerializedSession) -> TokenView:
+    row = tokens.get_token(session, token_id)
+    if row is None:
+        raise ApiError(404, "not_found", f"no token {token_id!r}")
+    if row.revoked_at is not None:
+        raise ApiError(409, "conflict", f"token {token_id} is already revoked")
+    if row.role == Role.PLATFORM_ADMIN.value and len(tokens.active_admin_tokens(session)) == 1:
+        raise ApiError(409, "conflict", f"token {token_id} is the last active platform-admin token; create another one first")
+    tokens.revoke_token(session, token_id, datetime.now(UTC))
+    return TokenView.of(row)
