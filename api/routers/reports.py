@@ -7,14 +7,13 @@ Definitions: DESIGN.md, "Metrics definitions", and the module docstrings under `
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.deps import CurrentPrincipal, DbSession, State
 from roadbed.api.responses import AdoptionReport, DoraProfiles, DoraReport, ScorecardsReport, SloReport
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.domain.errors import FieldError, InvalidRequest
@@ -38,9 +37,10 @@ def _profile(state: Any, name: str | None) -> Profile:
 
 
 @router.get("/v1/metrics/dora", tags=["metrics"], response_model=DoraReport, response_model_exclude_unset=True, summary="DORA metrics with tiers")
-async def get_dora(
+def get_dora(
     state: State,
     _principal: CurrentPrincipal,
+    session: DbSession,
     team: str | None = Query(default=None, min_length=1, max_length=63, pattern=NAME_PATTERN),
     service: str | None = Query(default=None, min_length=1, max_length=255, pattern=NAME_PATTERN),
     environment: str = Query(default="prod", min_length=1, max_length=63, pattern=NAME_PATTERN),
@@ -50,12 +50,7 @@ async def get_dora(
 ) -> dict[str, Any]:
     chosen = _profile(state, profile)
     scope = DoraScope(environment=environment, window_days=window_days, service=service, team=team, link_gap_hours=state.settings.incident_link_gap_hours)
-
-    def query() -> dict[str, Any]:
-        with state.database.transaction() as session:
-            return dora_report(session, scope, now=datetime.now(UTC), profile=chosen, by_service=by_service)
-
-    return await asyncio.to_thread(query)
+    return dora_report(session, scope, now=datetime.now(UTC), profile=chosen, by_service=by_service)
 
 
 @router.get("/v1/metrics/dora/profiles", tags=["metrics"], response_model=DoraProfiles, summary="The DORA threshold profiles")
@@ -64,42 +59,28 @@ async def get_dora_profiles(state: State, _principal: CurrentPrincipal) -> dict[
 
 
 @router.get("/v1/metrics/adoption", tags=["metrics"], response_model=AdoptionReport, summary="Golden-path adoption over the catalog")
-async def get_adoption(
-    state: State, _principal: CurrentPrincipal, team: str | None = Query(default=None, min_length=1, max_length=63, pattern=NAME_PATTERN)
+def get_adoption(
+    state: State, _principal: CurrentPrincipal, session: DbSession, team: str | None = Query(default=None, min_length=1, max_length=63, pattern=NAME_PATTERN)
 ) -> dict[str, Any]:
-    def query() -> dict[str, Any]:
-        with state.database.transaction() as session:
-            return adoption_report(session, state.golden_paths, team=team)
-
-    return await asyncio.to_thread(query)
+    return adoption_report(session, state.golden_paths, team=team)
 
 
 @router.get("/v1/scorecards", tags=["scorecards"], response_model=ScorecardsReport, summary="Scorecards per service (0-100) and averages")
-async def get_scorecards(
-    state: State, _principal: CurrentPrincipal, team: str | None = Query(default=None, min_length=1, max_length=63, pattern=NAME_PATTERN)
+def get_scorecards(
+    state: State, _principal: CurrentPrincipal, session: DbSession, team: str | None = Query(default=None, min_length=1, max_length=63, pattern=NAME_PATTERN)
 ) -> dict[str, Any]:
     profile = _profile(state, None)
-
-    def query() -> dict[str, Any]:
-        with state.database.transaction() as session:
-            return scorecards(
-                session, state.golden_paths, now=datetime.now(UTC), team=team, profile=profile, link_gap_hours=state.settings.incident_link_gap_hours
-            )
-
-    return await asyncio.to_thread(query)
+    return scorecards(session, state.golden_paths, now=datetime.now(UTC), team=team, profile=profile, link_gap_hours=state.settings.incident_link_gap_hours)
 
 
 @router.get("/v1/slo/report", tags=["slo"], response_model=SloReport, summary="The platform's own SLOs: SLI, error budget, burn rates")
-async def get_slo_report(state: State, _principal: CurrentPrincipal, window_days: int = Query(default=28, ge=7, le=90)) -> dict[str, Any]:
-    def query() -> dict[str, Any]:
-        with state.database.transaction() as session:
-            return slo_report(session, now=datetime.now(UTC), window_days=window_days)
-
-    return await asyncio.to_thread(query)
+def get_slo_report(_principal: CurrentPrincipal, session: DbSession, window_days: int = Query(default=28, ge=7, le=90)) -> dict[str, Any]:
+    return slo_report(session, now=datetime.now(UTC), window_days=window_days)
 
 
 @router.get("/metrics", tags=["metrics"], summary="Prometheus exposition of the reports (unauthenticated)", response_class=Response)
-async def get_metrics(state: State) -> Response:
+def get_metrics(state: State) -> Response:
+    # unauthenticated, so no `DbSession` (that one waits for a principal): the collector opens its own transactions
     collector = exposition.RoadbedCollector(state.database, state.golden_paths, _profile(state, None), state.settings.incident_link_gap_hours)
-    body = await asyncio.to_thread(exposition.render, collector)
+    body = exposition.render(collector)
     return Response(content=body, media_type=exposition.CONTENT_TYPE)
