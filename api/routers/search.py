@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Query
+from sqlalchemy.orm import Session
 
 from roadbed import search as searching
-from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.deps import CurrentPrincipal, DbSession
 from roadbed.api.schemas import ERROR_RESPONSES
 
 router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
@@ -17,9 +17,14 @@ router = APIRouter(prefix="/v1", tags=["search"], responses=ERROR_RESPONSES)
 TEXT_PATTERN = r"^[^\x00-\x1f\x7f]*$"
 
 
+def search_hits(session: Session, q: str, kind: str | None, limit: int) -> list[dict[str, str]]:
+    return [hit.as_dict() for hit in searching.search(session, q, kind=kind or None, limit=limit)]
+
+
 def run_search(state: Any, q: str, kind: str | None, limit: int) -> list[dict[str, str]]:
+    """The same in a transaction of its own, for the portal's search page."""
     with state.database.transaction() as session:
-        return [hit.as_dict() for hit in searching.search(session, q, kind=kind or None, limit=limit)]
+        return search_hits(session, q, kind, limit)
 
 
 @router.get(
@@ -29,12 +34,12 @@ def run_search(state: Any, q: str, kind: str | None, limit: int) -> list[dict[st
         {"type": "entity", "ref": "component:default/orders", "title": "Orders", "url": "/catalog/component/default/orders", "snippet": "Takes orders"}
     ]}}}},
 )
-async def get_search(
-    state: State,
+def get_search(
     _principal: CurrentPrincipal,
+    session: DbSession,
     q: str = Query(default="", max_length=searching.MAX_QUERY, pattern=TEXT_PATTERN, description="words; every one must match"),
     kind: str | None = Query(default=None, max_length=32, pattern=r"^[A-Za-z]+$", description="an entity kind (any case)"),
     limit: int = Query(default=20, ge=1, le=searching.MAX_LIMIT),
 ) -> list[dict[str, str]]:
     """Each hit: `type` (`entity` or `docs`), `ref`, `title`, `url` (the portal or docs page), `snippet` (plain text around the match)."""
-    return await asyncio.to_thread(run_search, state, q, kind, limit)
+    return search_hits(session, q, kind, limit)
