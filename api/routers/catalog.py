@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
-from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.deps import CurrentPrincipal, DbSession, State
 from roadbed.api.errors import ApiError
 from roadbed.api.responses import CatalogEntity, RegisteredEntities
 from roadbed.api.schemas import ERROR_RESPONSES
@@ -85,6 +85,9 @@ def _authorize(principal: Principal, entities: list[ValidEntity], existing: dict
 
 
 def _register(database: Database, principal: Principal, entities: list[ValidEntity]) -> list[str]:
+    """Registration stays an `async def` endpoint calling this in a thread, not a sync one taking `DbSession`: the
+    endpoint streams the raw body itself (413 as soon as it outgrows the limit, before any transaction), and a
+    colliding first registration is retried in a fresh transaction, which one request-wide session cannot do."""
     for attempt in range(2):  # a concurrent first registration of the same ref makes the insert collide once
         try:
             with database.transaction() as session:
@@ -128,28 +131,19 @@ async def register_entities(request: Request, state: State, principal: CurrentPr
 
 
 @router.get("/entities", response_model=list[CatalogEntity], response_model_exclude_unset=True, summary="List entities")
-async def list_entities(
-    state: State,
+def list_entities(
     _principal: CurrentPrincipal,
+    session: DbSession,
     kind: str | None = None,
     owner: str | None = None,
     system: str | None = None,
     q: str | None = None,
 ) -> list[dict[str, Any]]:
     """`owner` and `system` take a name or a ref (`payments`, `group:default/payments`); `q` matches name, title and description."""
-
-    def query() -> list[dict[str, Any]]:
-        with state.database.transaction() as session:
-            return [row.body for row in catalog.list_entities(session, kind=kind, owner=owner, system=system, q=q)]
-
-    return await asyncio.to_thread(query)
+    return [row.body for row in catalog.list_entities(session, kind=kind, owner=owner, system=system, q=q)]
 
 
 @router.get("/entities/{kind}/{namespace}/{name}", response_model=CatalogEntity, response_model_exclude_unset=True, summary="One entity with its relations")
-async def get_entity(kind: str, namespace: str, name: str, state: State, _principal: CurrentPrincipal) -> dict[str, Any]:
-    def query() -> dict[str, Any]:
-        with state.database.transaction() as session:
-            row = catalog.get_entity(session, kind, namespace, name)
-            return row.body | {"relations": catalog.relations_of(session, row)}
-
-    return await asyncio.to_thread(query)
+def get_entity(kind: str, namespace: str, name: str, _principal: CurrentPrincipal, session: DbSession) -> dict[str, Any]:
+    row = catalog.get_entity(session, kind, namespace, name)
+    return row.body | {"relations": catalog.relations_of(session, row)}
