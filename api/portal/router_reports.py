@@ -20,7 +20,7 @@ from roadbed.api.portal.views import duration, render
 from roadbed.api.routers.reports import NAME_PATTERN
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.metrics.adoption import adoption_report, component_owner_team, on_golden_path, services_by_team
-from roadbed.metrics.dora import DoraScope, dora_report, dora_weekly
+from roadbed.metrics.dora import DoraScope, dora_report, dora_weekly, dora_weekly_and_overall
 from roadbed.metrics.scorecards import scorecards
 from roadbed.metrics.slo_report import slo_report
 from roadbed.metrics.thresholds import MetricBands, get_profile
@@ -125,6 +125,9 @@ async def dora_page(request: Request, me: Me, team: str = "", service: str = "",
         profile = get_profile(state.settings.dora_profile)
         now = datetime.now(UTC)
         gap = state.settings.incident_link_gap_hours
+        if days == 7 * weeks:  # whole weeks: the headline figures come from the weekly series' queries (equal to dora_report's)
+            overall, weekly = dora_weekly_and_overall(session, DoraScope(window_days=7, link_gap_hours=gap, **chosen), now=now, weeks=weeks, profile=profile)
+            return overall, weekly, profile
         overall = dora_report(session, DoraScope(window_days=days, link_gap_hours=gap, **chosen), now=now, profile=profile)
         weekly = dora_weekly(session, DoraScope(window_days=7, link_gap_hours=gap, **chosen), now=now, weeks=weeks, profile=profile)
         return overall, weekly, profile

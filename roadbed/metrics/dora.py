@@ -444,10 +444,20 @@ def dora_weekly(session: Session, scope: DoraScope, *, now: datetime, weeks: int
     equal `dora_report(session, scope with window_days=7, now=week end)`'s. Four grouped queries over the whole span
     instead of a report per week. Windows include both ends, as dora_report's do: a deployment (or resolution)
     exactly on a week boundary counts in both weeks."""
+    return dora_weekly_and_overall(session, scope, now=now, weeks=weeks, profile=profile)[1]
+
+
+def dora_weekly_and_overall(
+    session: Session, scope: DoraScope, *, now: datetime, weeks: int, profile: Profile = DEFAULT
+) -> tuple[dict[str, Any], list[tuple[datetime, dict[str, Any]]]]:
+    """`dora_weekly` plus the whole span's four keys and overall tier from the same queries: the first equals
+    `{key: dora_report(session, scope with window_days=7 * weeks, now=now)[key] for key in WEEKLY_KEYS}` (each row of
+    the span counted once, a commit once at its first deployment in the span), the second is `dora_weekly`'s."""
     ends = [now - timedelta(days=7 * back) for back in range(weeks + 1)]  # ends[k]: the end of week k back; ends[weeks]: the span's start
     queries = _DoraQueries(session, DoraScope(scope.environment, 7 * weeks, scope.service, scope.team, scope.link_gap_hours), now)
     figures = [_Figures() for _ in range(weeks)]
     services: list[set[str]] = [set() for _ in range(weeks)]
+    total, total_services = _Figures(), set()  # the whole span
 
     def weeks_of(at: datetime) -> list[int]:
         """The weeks whose window holds `at` (two on a boundary)."""
@@ -469,12 +479,16 @@ def dora_weekly(session: Session, scope: DoraScope, *, now: datetime, weeks: int
         .where(queries._in(d, queries.since))
         .group_by(week, edge, d.c.service)
     )
-    for at_week, at_edge, service, total, successful, failed in session.execute(counts):
+    for at_week, at_edge, service, total_count, successful, failed in session.execute(counts):
         for k in both(at_week, at_edge):
-            figures[k].deployments += int(total)
+            figures[k].deployments += int(total_count)
             figures[k].successful += int(successful or 0)
             figures[k].failed += int(failed or 0)
             services[k].add(service)
+        total.deployments += int(total_count)
+        total.successful += int(successful or 0)
+        total.failed += int(failed or 0)
+        total_services.add(service)
 
     # Deployments failed only by an incident: linked in week k when the incident opened by the end of week k.
     links = queries.links()
@@ -485,6 +499,7 @@ def dora_weekly(session: Session, scope: DoraScope, *, now: datetime, weeks: int
         .group_by(d.c.id, d.c.deployed_at)
     )
     for deployed_at, first_opened in session.execute(linked):
+        total.failed += 1  # linked at all: every link's incident opened by `now`
         for k in weeks_of(deployed_at):
             if first_opened <= ends[k]:
                 figures[k].failed += 1
@@ -505,6 +520,10 @@ def dora_weekly(session: Session, scope: DoraScope, *, now: datetime, weeks: int
     for service, sha, at_week, at_edge, deployed, committed in session.execute(leads):
         commits[(service, sha)][(at_week, at_edge)] = (deployed, committed)
     for groups in commits.values():
+        # The span: the first deployment of all the commit's groups, minus the earliest known commit time (SQL's min ignores NULLs).
+        known = [v[1] for v in groups.values() if v[1] is not None]
+        if known and (span_lead := min(v[0] for v in groups.values()) - min(known)) > 0:
+            total.lead_times.append(float(span_lead))
         first = max(k for k, _ in groups)
         inside = [groups[key] for key in ((first, 0), (first, 1)) if key in groups]
         values = [(first, min(v[0] for v in inside), [v[1] for v in inside])]
@@ -520,6 +539,7 @@ def dora_weekly(session: Session, scope: DoraScope, *, now: datetime, weeks: int
 
     for resolved_at, restore in _restores_with_time(queries):
         if restore is not None and restore >= 0:
+            total.restores.append(float(restore))
             for k in weeks_of(resolved_at):
                 figures[k].restores.append(float(restore))
 
@@ -529,6 +549,7 @@ def dora_weekly(session: Session, scope: DoraScope, *, now: datetime, weeks: int
         _service_condition(i.c.service, queries.services),
     )
     for (opened_at,) in session.execute(still_open):
+        total.open_incidents += 1
         for k in range(weeks):
             figures[k].open_incidents += 1 if opened_at <= ends[k] else 0
 
@@ -536,7 +557,8 @@ def dora_weekly(session: Session, scope: DoraScope, *, now: datetime, weeks: int
     for k in range(weeks - 1, -1, -1):
         report = _report(figures[k], DoraScope(scope.environment, 7, scope.service, scope.team, scope.link_gap_hours), profile, len(services[k]))
         found.append((ends[k + 1], {key: report[key] for key in WEEKLY_KEYS}))
-    return found
+    overall = _report(total, DoraScope(scope.environment, 7 * weeks, scope.service, scope.team, scope.link_gap_hours), profile, len(total_services))
+    return {key: overall[key] for key in WEEKLY_KEYS}, found
 
 
 def _restores_with_time(queries: _DoraQueries) -> Iterable[tuple[datetime, float]]:

@@ -475,12 +475,10 @@ def test_cli_formatting() -> None:
     assert percent(None) == "-" and percent(0.4) == "40.0%"
 
 
-def test_dora_weekly_equals_a_report_per_week(any_database: Database) -> None:
-    """The grouped weekly series gives each week the four keys (and overall tier) a 7-day dora_report ending then gives,
-    with deployments, commits and resolutions exactly on week boundaries, explicit and implicit incident links."""
+def _seed_dora_weeks(database: Database) -> None:
+    """400 deployments and 60 incidents over 40 days, some exactly on week boundaries, explicit and implicit links."""
     import random
 
-    from roadbed.metrics.dora import WEEKLY_KEYS, DoraScope, dora_report, dora_weekly
     from roadbed.storage.tables import DeploymentRow, IncidentRow
 
     rng = random.Random(5)
@@ -498,9 +496,17 @@ def test_dora_weekly_equals_a_report_per_week(any_database: Database) -> None:
         incidents.append({"key": f"i{n}", "source": "t", "service": f"s{rng.randrange(4)}", "environment": rng.choice([None, "prod"]), "title": None,
                           "opened_at": opened, "resolved_at": resolved if resolved is None or resolved >= opened else None,
                           "caused_by_deployment": f"d{rng.randrange(400)}" if n % 3 == 0 else None, "received_at": NOW, "updated_at": NOW})
-    with any_database.engine.begin() as connection:
+    with database.engine.begin() as connection:
         connection.execute(insert(DeploymentRow), deployments)
         connection.execute(insert(IncidentRow), incidents)
+
+
+def test_dora_weekly_equals_a_report_per_week(any_database: Database) -> None:
+    """The grouped weekly series gives each week the four keys (and overall tier) a 7-day dora_report ending then gives,
+    with deployments, commits and resolutions exactly on week boundaries, explicit and implicit incident links."""
+    from roadbed.metrics.dora import WEEKLY_KEYS, DoraScope, dora_report, dora_weekly
+
+    _seed_dora_weeks(any_database)
     with any_database.transaction() as session:
         for scope in (DoraScope(), DoraScope(service="s1"), DoraScope(environment="staging", link_gap_hours=2)):
             weekly = dora_weekly(session, scope, now=NOW, weeks=5)
@@ -508,3 +514,18 @@ def test_dora_weekly_equals_a_report_per_week(any_database: Database) -> None:
             for start, report in weekly:
                 single = dora_report(session, DoraScope(scope.environment, 7, scope.service, scope.team, scope.link_gap_hours), now=start + timedelta(days=7))
                 assert report == {key: single[key] for key in WEEKLY_KEYS}, (scope, start)
+
+
+def test_dora_weekly_and_overall_equals_the_whole_span_report(any_database: Database) -> None:
+    """The DORA page's fast path: the span's four keys and overall tier from the weekly queries equal a dora_report over
+    the same whole weeks (boundaries, explicit and implicit links, commits redeployed across weeks), and the series is dora_weekly's."""
+    from roadbed.metrics.dora import WEEKLY_KEYS, DoraScope, dora_report, dora_weekly, dora_weekly_and_overall
+
+    _seed_dora_weeks(any_database)
+    with any_database.transaction() as session:
+        for scope in (DoraScope(), DoraScope(service="s1"), DoraScope(environment="staging", link_gap_hours=2), DoraScope(service="none")):
+            for weeks in (1, 2, 5, 8):
+                overall, weekly = dora_weekly_and_overall(session, scope, now=NOW, weeks=weeks)
+                whole = dora_report(session, DoraScope(scope.environment, 7 * weeks, scope.service, scope.team, scope.link_gap_hours), now=NOW)
+                assert overall == {key: whole[key] for key in WEEKLY_KEYS}, (scope, weeks)
+                assert weekly == dora_weekly(session, scope, now=NOW, weeks=weeks)
