@@ -8,14 +8,13 @@ teams, so a developer may report for any service); `viewer` tokens get 403.
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from roadbed.api.deps import CurrentPrincipal, State, require_service_owner, require_team
+from roadbed.api.deps import CurrentPrincipal, DbSession, require_service_owner, require_team
 from roadbed.api.errors import ApiError
 from roadbed.api.responses import DeploymentEventView, IncidentEventView
 from roadbed.api.schemas import ERROR_RESPONSES
@@ -101,7 +100,7 @@ def incident_view(row: IncidentRow, outcome: str) -> dict[str, Any]:
 
 @router.post("/deployments", status_code=201, response_model=DeploymentEventView, responses={200: {"model": DeploymentEventView, "description": "Already stored: the stored event, nothing changed"}},
              summary="Report a deployment (idempotent on id)")
-async def post_deployment(body: DeploymentEventBody, state: State, principal: CurrentPrincipal, response: Response) -> dict[str, Any]:
+def post_deployment(body: DeploymentEventBody, principal: CurrentPrincipal, session: DbSession, response: Response) -> dict[str, Any]:
     require_writer(principal)
     event = events.DeploymentEvent(
         key=body.id,
@@ -119,14 +118,8 @@ async def post_deployment(body: DeploymentEventBody, state: State, principal: Cu
 
     if body.team is not None:
         require_team(principal, body.team)
-
-    def store() -> dict[str, Any]:
-        with state.database.transaction() as session:
-            require_service_owner(principal, session, body.service)
-            row, outcome = events.record_deployment(session, event, datetime.now(UTC))
-            return deployment_view(row, outcome)
-
-    view = await asyncio.to_thread(store)
+    require_service_owner(principal, session, body.service)
+    view = deployment_view(*events.record_deployment(session, event, datetime.now(UTC)))
     if view["outcome"] != "created":
         response.status_code = 200
     return view
@@ -134,7 +127,7 @@ async def post_deployment(body: DeploymentEventBody, state: State, principal: Cu
 
 @router.post("/incidents", status_code=201, response_model=IncidentEventView, responses={200: {"model": IncidentEventView, "description": "Already stored, or updated with its resolution"}},
              summary="Report an incident or its resolution (idempotent on id)")
-async def post_incident(body: IncidentEventBody, state: State, principal: CurrentPrincipal, response: Response) -> dict[str, Any]:
+def post_incident(body: IncidentEventBody, principal: CurrentPrincipal, session: DbSession, response: Response) -> dict[str, Any]:
     require_writer(principal)
     event = events.IncidentEvent(
         key=body.id,
@@ -146,14 +139,8 @@ async def post_incident(body: IncidentEventBody, state: State, principal: Curren
         resolved_at=body.resolved_at,
         caused_by_deployment=body.caused_by_deployment,
     )
-
-    def store() -> dict[str, Any]:
-        with state.database.transaction() as session:
-            require_service_owner(principal, session, body.service)
-            row, outcome = events.record_incident(session, event, datetime.now(UTC), authoritative=True)
-            return incident_view(row, outcome)
-
-    view = await asyncio.to_thread(store)
+    require_service_owner(principal, session, body.service)
+    view = incident_view(*events.record_incident(session, event, datetime.now(UTC), authoritative=True))
     if view["outcome"] != "created":
         response.status_code = 200
     return view
