@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
-from roadbed.api.deps import CurrentPrincipal, State, require_team
+from roadbed.api.deps import CurrentPrincipal, DbSession, require_team
 from roadbed.api.errors import ApiError
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.auth import Principal, Role
@@ -29,6 +28,12 @@ def techdocs_of(request: Request) -> TechDocs:
     return found
 
 
+async def _techdocs(request: Request) -> TechDocs:
+    """`techdocs_of` on the event loop: the sync endpoints run in worker threads, where two first requests at once
+    could each make a TechDocs (and a build pool)."""
+    return techdocs_of(request)
+
+
 def authorize_build(principal: Principal, owner: str | None) -> None:
     """Developers of the owning team, or platform-admins; viewers never."""
     try:
@@ -43,28 +48,25 @@ def authorize_build(principal: Principal, owner: str | None) -> None:
 
 
 @router.post("/{namespace}/{kind}/{name}/build", status_code=202, summary="Rebuild the entity's TechDocs now")
-async def request_build(namespace: str, kind: str, name: str, request: Request, state: State, principal: CurrentPrincipal) -> JSONResponse:
+def request_build(
+    namespace: str, kind: str, name: str, principal: CurrentPrincipal, techdocs: Annotated[TechDocs, Depends(_techdocs)], session: DbSession
+) -> JSONResponse:
     key = DocsKey.of(namespace, kind, name)
-    techdocs = techdocs_of(request)
-
-    def queue() -> dict[str, Any]:
-        with state.database.transaction() as session:
-            row = catalog.get_entity(session, key.kind, key.namespace, key.name)
-            owner, body = row.owner, row.body
-        authorize_build(principal, owner)
-        if not has_docs(body):
-            raise ApiError(422, "no_techdocs", f"{key.ref} has no backstage.io/techdocs-ref annotation")
-        techdocs.request(key)
-        return {"ref": key.ref, "url": key.url, "status": techdocs.status(key)}
-
-    return JSONResponse(await asyncio.to_thread(queue), status_code=202)
+    row = catalog.get_entity(session, key.kind, key.namespace, key.name)
+    authorize_build(principal, row.owner)
+    if not has_docs(row.body):
+        raise ApiError(422, "no_techdocs", f"{key.ref} has no backstage.io/techdocs-ref annotation")
+    # TechDocs marks the build queued and reads its status in transactions of its own; `session` only read the
+    # entity, so keeping it open alongside them takes no write lock
+    techdocs.request(key)
+    return JSONResponse({"ref": key.ref, "url": key.url, "status": techdocs.status(key)}, status_code=202)
 
 
 @router.get("/{namespace}/{kind}/{name}/build", summary="The entity's last TechDocs build")
-async def build_status(namespace: str, kind: str, name: str, request: Request, state: State, _principal: CurrentPrincipal) -> dict[str, Any]:
+def build_status(namespace: str, kind: str, name: str, _principal: CurrentPrincipal, techdocs: Annotated[TechDocs, Depends(_techdocs)]) -> dict[str, Any]:
     """`{"built_at", "commit", "pages", "state", "error"?}`: `built_at`, `commit` and `pages` describe the published site."""
     key = DocsKey.of(namespace, kind, name)
-    found = await asyncio.to_thread(techdocs_of(request).status, key)
+    found = techdocs.status(key)  # TechDocs reads in a transaction of its own: no DbSession here
     if found is None:
         raise ApiError(404, "not_found", f"no TechDocs build for {key.ref}")
     return found
