@@ -516,10 +516,22 @@ def dora_weekly_and_overall(
         .where(queries._in(d, queries.since), d.c.status == DeploymentStatus.SUCCESS, ~deployed_before)
         .group_by(d.c.service, d.c.commit_sha, week, edge)
     )
-    commits: dict[tuple[str, str], dict[tuple[int, int], tuple[float, float | None]]] = defaultdict(dict)
-    for service, sha, at_week, at_edge, deployed, committed in session.execute(leads):
-        commits[(service, sha)][(at_week, at_edge)] = (deployed, committed)
-    for groups in commits.values():
+    commits: dict[tuple[str, str], list[tuple[int, int, float, float | None]]] = {}
+    for service, sha, at_week, at_edge, deployed, committed in session.execute(leads).all():
+        if (found := commits.get((service, sha))) is None:
+            commits[(service, sha)] = [(at_week, at_edge, deployed, committed)]
+        else:
+            found.append((at_week, at_edge, deployed, committed))
+    for rows in commits.values():
+        if len(rows) == 1:  # most commits: deployed in one week only (the general case below gives the same)
+            at_week, at_edge, deployed, committed = rows[0]
+            if committed is not None and (lead_time := float(deployed - committed)) > 0:
+                total.lead_times.append(lead_time)
+                figures[at_week].lead_times.append(lead_time)
+                if at_edge and at_week + 1 < weeks:
+                    figures[at_week + 1].lead_times.append(lead_time)
+            continue
+        groups = {(at_week, at_edge): (deployed, committed) for at_week, at_edge, deployed, committed in rows}
         # The span: the first deployment of all the commit's groups, minus the earliest known commit time (SQL's min ignores NULLs).
         known = [v[1] for v in groups.values() if v[1] is not None]
         if known and (span_lead := min(v[0] for v in groups.values()) - min(known)) > 0:
