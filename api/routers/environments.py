@@ -8,8 +8,9 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
-from roadbed.api.deps import CurrentPrincipal, State, require_team
+from roadbed.api.deps import CurrentPrincipal, DbSession, State, require_team
 from roadbed.api.errors import ApiError
 from roadbed.api.schemas import ERROR_RESPONSES, ApprovalBody, EnvironmentView, documented_body
 from roadbed.api.state import ApiState
@@ -34,10 +35,19 @@ async def read_json_body(request: Request) -> Any:
         raise ApiError(400, "malformed_json", f"request body is not valid JSON: {exc}") from exc
 
 
+def _view_in(session: Session, environment_id: str) -> EnvironmentView:
+    row = environments.get_environment(session, environment_id)
+    return EnvironmentView.of(row, environments.steps_of(session, environment_id))
+
+
 def _view(database: Database, environment_id: str) -> EnvironmentView:
+    """The environment after a request or lifecycle action, in a transaction of its own (called in a thread).
+
+    Those handlers stay `async def`: they read the raw body and await Temporal (submitting, approve, cancel, retry,
+    decommission), and the submitter and lifecycle keep their own transactions. A `DbSession`, opened before the
+    handler, would hold a pooled connection idle across the Temporal round-trip only to read the view after it."""
     with database.transaction() as session:
-        row = environments.get_environment(session, environment_id)
-        return EnvironmentView.of(row, environments.steps_of(session, environment_id))
+        return _view_in(session, environment_id)
 
 
 @router.post(
@@ -61,29 +71,25 @@ async def create_environment(request: Request, state: State, principal: CurrentP
 
 
 @router.get("/{environment_id}", response_model=EnvironmentView, summary="One environment with its steps and outputs")
-async def get_environment(environment_id: str, state: State, _principal: CurrentPrincipal) -> EnvironmentView:
-    return await asyncio.to_thread(_view, state.database, environment_id)
+def get_environment(environment_id: str, _principal: CurrentPrincipal, session: DbSession) -> EnvironmentView:
+    return _view_in(session, environment_id)
 
 
 @router.get("", response_model=list[EnvironmentView], summary="List environments")
-async def list_environments(
-    state: State,
+def list_environments(
     _principal: CurrentPrincipal,
+    session: DbSession,
     team: str | None = None,
     service: str | None = None,
     environment: str | None = None,
     status: EnvironmentStatus | None = None,
     limit: int = Query(default=200, ge=1, le=1000),
 ) -> list[EnvironmentView]:
-    def query() -> list[EnvironmentView]:
-        with state.database.transaction() as session:
-            rows = environments.list_environments(
-                session, team=team, service=service, environment=environment, status=status.value if status else None, limit=limit
-            )
-            steps = environments.steps_by_environment(session, [r.id for r in rows])
-            return [EnvironmentView.of(r, steps[r.id]) for r in rows]
-
-    return await asyncio.to_thread(query)
+    rows = environments.list_environments(
+        session, team=team, service=service, environment=environment, status=status.value if status else None, limit=limit
+    )
+    steps = environments.steps_by_environment(session, [r.id for r in rows])
+    return [EnvironmentView.of(r, steps[r.id]) for r in rows]
 
 
 def _require_admin(principal: Principal, action: str) -> None:
