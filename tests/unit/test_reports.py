@@ -529,3 +529,31 @@ def test_dora_weekly_and_overall_equals_the_whole_span_report(any_database: Data
                 whole = dora_report(session, DoraScope(scope.environment, 7 * weeks, scope.service, scope.team, scope.link_gap_hours), now=NOW)
                 assert overall == {key: whole[key] for key in WEEKLY_KEYS}, (scope, weeks)
                 assert weekly == dora_weekly(session, scope, now=NOW, weeks=weeks)
+
+
+def test_components_reads_owner_annotations_and_links_as_the_json_columns_do(any_database: Database) -> None:
+    """`components` decodes SQLite's JSON text once per row; it gives what reading each part as a JSON column gives
+    (strings with quotes, commas, brackets and non-ASCII, nested values, numbers, empty and missing parts)."""
+    from sqlalchemy import select
+
+    from roadbed.metrics.adoption import components
+    from roadbed.storage.tables import CatalogEntityRow
+
+    specs: list[dict[str, Any]] = [{"owner": 'group:default/te"am, [x]'}, {"owner": "ünï-team"}, {}, {"owner": None}, {"owner": 7}, {"owner": ""}]
+    metadatas: list[dict[str, Any]] = [{"annotations": {"roadbed.dev/runbook": "https://x/a,b", "n": {"deep": [1, None, "é"]}}, "links": [{"type": "Runbook", "url": "u"}]},
+                                       {"annotations": {}}, {"links": []}, {}, {"annotations": None, "links": [1.5, True, "s"]}]
+    rows = [{"ref": f"component:default/c{n}", "kind": "component", "namespace": "default", "name": f"c{n}", "owner": None,
+             "body": {"kind": "Component", "metadata": {"name": f"c{n}", **metadatas[n % len(metadatas)]}, "spec": specs[n % len(specs)]},
+             "search_text": "", "environment_id": None, "updated_at": NOW} for n in range(30)]
+    with any_database.engine.begin() as connection:
+        connection.execute(insert(CatalogEntityRow), rows)
+    body = CatalogEntityRow.body
+    with any_database.transaction() as session:
+        typed = session.execute(select(CatalogEntityRow.name, body[("spec", "owner")], body[("metadata", "annotations")], body[("metadata", "links")])
+                                .where(CatalogEntityRow.kind == "component").order_by(CatalogEntityRow.ref)).all()
+        expected = []
+        for name, owner, notes, links in typed:
+            metadata = {key: value for key, value in (("annotations", notes), ("links", links)) if value is not None}
+            expected.append((name, {"metadata": metadata, "spec": {} if owner is None else {"owner": owner}}))
+        assert [(facts.name, facts.body) for facts in components(session)] == expected
+        assert [facts.name for facts in components(session, team="ünï-team")] == [name for name, b in expected if b["spec"].get("owner") == "ünï-team"]
