@@ -20,19 +20,21 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import SecretStr
+from sqlalchemy.orm import Session
 
 from roadbed.api.deps import State, require_service_owner
 from roadbed.api.errors import ApiError
 from roadbed.api.responses import WebhookResult
 from roadbed.api.routers.events import deployment_view, incident_view, require_writer
 from roadbed.api.schemas import ERROR_RESPONSES
+from roadbed.api.state import ApiState
 from roadbed.auth import Principal, authenticate
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.metrics import sources
@@ -84,6 +86,62 @@ async def _body(request: Request) -> bytes:
     return body
 
 
+Delivery = Annotated[bytes, Depends(_body)]
+
+
+def _transaction(state: ApiState) -> Iterator[Session]:
+    """A webhook's database session, opened only once its sender is authorised (each `_*_session` depends on its
+    sender for that reason, as `DbSession` depends on the principal).
+
+    Webhooks authenticate with their own credentials (a signature of the raw body, or a token that must be a
+    writer's), so they cannot take `DbSession`, which waits for a bearer principal. The endpoints are sync `def`s
+    all the same: the raw body is read by the async `Delivery` dependency and checked by the async sender ones, on
+    the event loop and before this session is opened in the thread pool (413, then 401, as before; an invalid
+    payload's 422 now comes from inside the open, still empty, transaction, which is then rolled back)."""
+    with state.database.transaction() as session:
+        yield session
+
+
+async def _github_sender(request: Request, state: State, credentials: Credentials, body: Delivery) -> Principal | None:
+    return await _authorise(
+        state, credentials, body, _secret(state.settings.github_webhook_secret),
+        request.headers.get("X-Hub-Signature-256"), sources.verify_github_signature, "X-Hub-Signature-256",
+    )
+
+
+async def _alertmanager_sender(state: State, credentials: Credentials, body: Delivery) -> Principal | None:
+    return await _authorise(state, credentials, body)
+
+
+async def _pagerduty_sender(request: Request, state: State, credentials: Credentials, body: Delivery) -> Principal | None:
+    return await _authorise(
+        state, credentials, body, _secret(state.settings.pagerduty_webhook_secret),
+        request.headers.get("X-PagerDuty-Signature"), sources.verify_pagerduty_signature, "X-PagerDuty-Signature",
+    )
+
+
+GithubSender = Annotated[Principal | None, Depends(_github_sender)]
+AlertmanagerSender = Annotated[Principal | None, Depends(_alertmanager_sender)]
+PagerdutySender = Annotated[Principal | None, Depends(_pagerduty_sender)]
+
+
+def _github_session(state: State, _sender: GithubSender) -> Iterator[Session]:
+    yield from _transaction(state)
+
+
+def _alertmanager_session(state: State, _sender: AlertmanagerSender) -> Iterator[Session]:
+    yield from _transaction(state)
+
+
+def _pagerduty_session(state: State, _sender: PagerdutySender) -> Iterator[Session]:
+    yield from _transaction(state)
+
+
+GithubSession = Annotated[Session, Depends(_github_session, scope="function")]
+AlertmanagerSession = Annotated[Session, Depends(_alertmanager_session, scope="function")]
+PagerdutySession = Annotated[Session, Depends(_pagerduty_session, scope="function")]
+
+
 def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
@@ -93,48 +151,31 @@ def _json(body: bytes) -> Any:
         raise InvalidRequest([FieldError("body", "JSON document is nested too deeply")]) from None
 
 
-async def _store(state: Any, source: str, translation: sources.Translation, principal: Principal | None) -> dict[str, Any]:
+def _store(session: Session, source: str, translation: sources.Translation, principal: Principal | None) -> dict[str, Any]:
     """Store what the payload reports; a token-authenticated sender may only report on its own teams' services."""
-
-    def store() -> dict[str, Any]:
-        now = datetime.now(UTC)
-        with state.database.transaction() as session:
-            if principal is not None:
-                for service in sorted({e.service for e in translation.deployments} | {e.service for e in translation.incidents}):
-                    require_service_owner(principal, session, service)
-            deployments = [deployment_view(*events.record_deployment(session, event, now)) for event in translation.deployments]
-            incidents = [incident_view(*events.record_incident(session, event, now, authoritative=False)) for event in translation.incidents]
-        return {"source": source, "deployments": deployments, "incidents": incidents, "ignored": translation.ignored}
-
-    return await asyncio.to_thread(store)
+    now = datetime.now(UTC)
+    if principal is not None:
+        for service in sorted({e.service for e in translation.deployments} | {e.service for e in translation.incidents}):
+            require_service_owner(principal, session, service)
+    deployments = [deployment_view(*events.record_deployment(session, event, now)) for event in translation.deployments]
+    incidents = [incident_view(*events.record_incident(session, event, now, authoritative=False)) for event in translation.incidents]
+    return {"source": source, "deployments": deployments, "incidents": incidents, "ignored": translation.ignored}
 
 
 @router.post("/github", response_model=WebhookResult, summary="GitHub deployment_status webhook")
-async def github(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
-    body = await _body(request)
-    principal = await _authorise(
-        state, credentials, body, _secret(state.settings.github_webhook_secret),
-        request.headers.get("X-Hub-Signature-256"), sources.verify_github_signature, "X-Hub-Signature-256",
-    )
+def github(request: Request, body: Delivery, principal: GithubSender, session: GithubSession) -> dict[str, Any]:
     translation = sources.github_translation(request.headers.get("X-GitHub-Event"), _json(body))
-    return await _store(state, "github", translation, principal)
+    return _store(session, "github", translation, principal)
 
 
 @router.post("/alertmanager", response_model=WebhookResult, summary="Prometheus Alertmanager webhook (payload version 4)")
-async def alertmanager(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
-    body = await _body(request)
-    principal = await _authorise(state, credentials, body)
+def alertmanager(state: State, body: Delivery, principal: AlertmanagerSender, session: AlertmanagerSession) -> dict[str, Any]:
     labels = [label.strip() for label in state.settings.alertmanager_service_labels.split(",") if label.strip()]
     translation = sources.alertmanager_translation(_json(body), labels, datetime.now(UTC))
-    return await _store(state, "alertmanager", translation, principal)
+    return _store(session, "alertmanager", translation, principal)
 
 
 @router.post("/pagerduty", response_model=WebhookResult, summary="PagerDuty v3 webhook (incident.triggered / incident.resolved)")
-async def pagerduty(request: Request, state: State, credentials: Credentials) -> dict[str, Any]:
-    body = await _body(request)
-    principal = await _authorise(
-        state, credentials, body, _secret(state.settings.pagerduty_webhook_secret),
-        request.headers.get("X-PagerDuty-Signature"), sources.verify_pagerduty_signature, "X-PagerDuty-Signature",
-    )
+def pagerduty(body: Delivery, principal: PagerdutySender, session: PagerdutySession) -> dict[str, Any]:
     translation = sources.pagerduty_translation(_json(body))
-    return await _store(state, "pagerduty", translation, principal)
+    return _store(session, "pagerduty", translation, principal)
