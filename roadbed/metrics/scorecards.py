@@ -68,7 +68,7 @@ class ServiceFacts:
     service: str
     team: str | None
     component: dict[str, Any] | None
-    live_environments: list[EnvironmentRow]
+    live_environments: list[Any]  # EnvironmentRow objects or rows with its service, team, environment, status and outputs
     dora_tier: str | None
     registry: GoldenPathRegistry
 
@@ -207,8 +207,11 @@ def scorecards(
     """Scorecards of every service (or a team's); `dora_tiers` reuses overall tiers already computed
     for the DORA check's scope (prod, 30 days) instead of computing them again."""
     component_by_service = {row.name: row.body for row in components(session)}
-    live: dict[str, list[EnvironmentRow]] = defaultdict(list)
-    for row in session.scalars(select(EnvironmentRow).where(EnvironmentRow.live_key.is_not(None))):
+    live: dict[str, list[Any]] = defaultdict(list)
+    # Only the columns the rules and the team read (rows with the same attribute names as EnvironmentRow), not whole
+    # ORM objects with every JSON column decoded: most of the time of this query with hundreds of live environments.
+    columns = (EnvironmentRow.service, EnvironmentRow.team, EnvironmentRow.environment, EnvironmentRow.status, EnvironmentRow.outputs)
+    for row in session.execute(select(*columns).where(EnvironmentRow.live_key.is_not(None))).all():
         live[row.service].append(row)
     services = set(component_by_service) | set(live)
 

@@ -557,3 +557,27 @@ def test_components_reads_owner_annotations_and_links_as_the_json_columns_do(any
             expected.append((name, {"metadata": metadata, "spec": {} if owner is None else {"owner": owner}}))
         assert [(facts.name, facts.body) for facts in components(session)] == expected
         assert [facts.name for facts in components(session, team="ünï-team")] == [name for name, b in expected if b["spec"].get("owner") == "ünï-team"]
+
+
+def test_scorecards_cards_equal_each_services_own_card(any_database: Database, registry: GoldenPathRegistry) -> None:
+    """`scorecards` reads only the live environments' columns the checks use; every card equals `service_scorecard`'s,
+    which reads whole EnvironmentRow objects (monitoring files, several live environments, teams from runs, DORA tiers)."""
+    from roadbed.metrics.scorecards import service_scorecard
+
+    register(any_database, component("model", template="adoption-path", version="2.1.0", links=[{"url": "u", "type": "RUNBOOK"}]),
+             component("sloppy", template="adoption-path", version="1.0.0", owner="user:default/alice"),
+             component("noted", template=None, annotations={"roadbed.dev/slo": "yes"}))
+    run(any_database, status=EnvironmentStatus.SUCCEEDED, ended=NOW - timedelta(days=3), service="model", outputs={"monitoring_files": ["a.yaml", "b.yaml"]})
+    run(any_database, status=EnvironmentStatus.SUCCEEDED, ended=NOW - timedelta(days=2), service="model", approval_wait=5.0, outputs={"monitoring_files": []})
+    run(any_database, status=EnvironmentStatus.FAILED, ended=NOW - timedelta(days=3), service="unregistered", team="search", error_class="quota")
+    run(any_database, status=EnvironmentStatus.SUCCEEDED, ended=NOW - timedelta(days=1), service="sloppy", team="search", outputs={"monitoring_files": ["x"]})
+    with any_database.transaction() as session:
+        for n in range(12):
+            at = NOW - timedelta(hours=30 * n + 1)
+            record_deployment(session, DeploymentEvent("model" if n % 3 else "sloppy", "prod", f"c{n}", at, "success" if n % 4 else "failure", key=f"k{n}",
+                                                       commit_time=at - timedelta(hours=n)), NOW)
+    with any_database.transaction() as session:
+        result = scorecards(session, registry, now=NOW)
+        assert {card["service"] for card in result["services"]} == {"model", "sloppy", "noted", "unregistered"}
+        for card in result["services"]:
+            assert card == service_scorecard(session, registry, card["service"], now=NOW), card["service"]
