@@ -24,6 +24,9 @@ from roadbed.submission import EnvironmentSubmitter
 from roadbed.temporal import SEARCH_ATTRIBUTES
 from roadbed.worker import activity_executor, build_ports, build_worker
 
+# The portal tests' shared fixtures (portal_settings, portal_db, browser), for any module that asks for them.
+pytest_plugins = ["tests.api.portal_client"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:

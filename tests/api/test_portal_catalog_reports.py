@@ -4,51 +4,20 @@ registration through the API's code path, charts as SVG in a <figure> beside a t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
 
-from roadbed.api.app import create_app
-from roadbed.settings import Settings, load_settings
 from roadbed.storage import events
 from roadbed.storage.database import Database
 from tests.api.conftest import make_token
+from tests.api.portal_client import csrf_of, sign_in
 
 SCRIPT = "<script>alert('x')</script>"
 REPORTS = ("/reports/dora", "/reports/time-to-environment", "/reports/adoption", "/reports/scorecards", "/reports/slo")
-
-
-@pytest.fixture
-def portal_settings(tmp_path: Path) -> Settings:
-    return load_settings(home=tmp_path / "home")
-
-
-@pytest.fixture
-def portal_db(portal_settings: Settings) -> Iterator[Database]:
-    db = Database(portal_settings.resolved_database_url)
-    db.migrate()
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def browser(portal_settings: Settings, portal_db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(portal_settings, portal_db), base_url="http://roadbed") as client:
-        yield client
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
-
-
-def sign_in(client: TestClient, token: str) -> None:
-    page = client.get("/login")
-    assert client.post("/login", data={"token": token, "csrf_token": csrf_of(page.text), "next": "/"}, follow_redirects=False).status_code == 303
 
 
 def entity(kind: str, name: str, spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:

@@ -5,51 +5,25 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from roadbed.api.app import create_app
 from roadbed.api.portal import router_create
 from roadbed.api.portal.forms import MAX_FORM_BYTES
 from roadbed.catalog import MAX_BODY_BYTES as MAX_YAML_BYTES
 from roadbed.domain.errors import RoadbedError
-from roadbed.settings import Settings, load_settings
 from roadbed.storage.database import Database
 from tests.api.conftest import make_token
+from tests.api.portal_client import csrf_of, sign_in
 
 YAML = "apiVersion: backstage.io/v1alpha1\nkind: Component\nmetadata:\n  name: big\n  description: {pad}\nspec:\n  type: service\n  owner: payments\n"
 
 
-@pytest.fixture
-def portal_settings(tmp_path: Path) -> Settings:
-    return load_settings(home=tmp_path / "home")
-
-
-@pytest.fixture
-def portal_db(portal_settings: Settings) -> Iterator[Database]:
-    db = Database(portal_settings.resolved_database_url)
-    db.migrate()
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def browser(portal_settings: Settings, portal_db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(portal_settings, portal_db), base_url="http://roadbed") as client:
-        yield client
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
-
-
-def sign_in(client: TestClient, token: str) -> str:
-    page = client.get("/login")
-    assert client.post("/login", data={"token": token, "csrf_token": csrf_of(page.text), "next": "/"}, follow_redirects=False).status_code == 303
+def sign_in_to_register(client: TestClient, token: str) -> str:
+    """Signed in, the CSRF token of the register form."""
+    sign_in(client, token)
     return csrf_of(client.get("/catalog/register").text)
 
 
@@ -74,7 +48,7 @@ def field_error(html: str) -> str:
     ids=["form-over-256KiB", "yaml-over-1MiB", "body-over-2MiB"],
 )
 def test_a_register_form_too_large_says_so_next_to_the_field(browser: TestClient, portal_db: Database, pad: str) -> None:
-    csrf = sign_in(browser, make_token(portal_db, "platform-admin"))
+    csrf = sign_in_to_register(browser, make_token(portal_db, "platform-admin"))
     answer = browser.post("/catalog/register", data={"csrf_token": csrf, "catalog_info": YAML.format(pad=pad)})
     if len(pad) < MAX_YAML_BYTES:
         # read and checked as YAML (the catalog's own rules may refuse so long a description), neither "too large" nor a CSRF 403
@@ -87,7 +61,7 @@ def test_a_register_form_too_large_says_so_next_to_the_field(browser: TestClient
 
 
 def test_an_oversized_form_elsewhere_is_a_413_page_not_a_csrf_refusal(browser: TestClient, portal_db: Database) -> None:
-    sign_in(browser, make_token(portal_db, "platform-admin"))
+    sign_in_to_register(browser, make_token(portal_db, "platform-admin"))
     answer = browser.post("/environments/env-missing/cancel", data={"csrf_token": "x", "pad": "y" * (MAX_FORM_BYTES + 10)})
     assert answer.status_code == 413 and answer.headers["content-type"].startswith("text/html") and "too large" in answer.text
 
@@ -98,7 +72,7 @@ def test_a_review_whose_preview_failed_shows_why_and_offers_no_create(browser: T
         raise RoadbedError("terraform plan failed: <b>provider crashed</b>")
 
     monkeypatch.setattr(router_create, "preview", broken)
-    csrf = sign_in(browser, make_token(portal_db, "developer", ["payments"]))
+    csrf = sign_in_to_register(browser, make_token(portal_db, "developer", ["payments"]))
     form = {"csrf_token": csrf, "_action": "review", "service": "shop", "team": "payments", "environment": "dev"}
     answer = browser.post("/golden-paths/python-service/create", data=form)
     assert answer.status_code == 200, answer.text[:2000]

@@ -6,19 +6,18 @@ from __future__ import annotations
 import re
 import shutil
 import stat
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from roadbed.api.app import create_app
 from roadbed.api.portal.sessions import load_secret, safe_next
 from roadbed.settings import Settings, load_settings
 from roadbed.storage import tokens
 from roadbed.storage.database import Database
 from tests.api.conftest import make_token
+from tests.api.portal_client import csrf_of, sign_in
 
 BUILTIN = Path(__file__).resolve().parents[2] / "golden_paths"
 
@@ -33,30 +32,6 @@ def portal_settings(tmp_path: Path) -> Settings:
     (extra / "broken").mkdir()
     (extra / "broken" / "template.yaml").write_text("apiVersion: scaffolder.backstage.io/v1beta3\nkind: Template\nmetadata: {name: broken}\nspec: [1]\n")
     return load_settings(home=tmp_path / "home", golden_paths_dirs=str(extra))
-
-
-@pytest.fixture
-def portal_db(portal_settings: Settings) -> Iterator[Database]:
-    db = Database(portal_settings.resolved_database_url)
-    db.migrate()
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def browser(portal_settings: Settings, portal_db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(portal_settings, portal_db), base_url="http://roadbed") as client:
-        yield client
-
-
-def csrf_of(html: str) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)  # type: ignore[union-attr]
-
-
-def sign_in(client: TestClient, token: str, next_path: str = "/") -> None:
-    page = client.get(f"/login?next={next_path}")
-    answer = client.post("/login", data={"token": token, "csrf_token": csrf_of(page.text), "next": next_path}, follow_redirects=False)
-    assert answer.status_code == 303, answer.text
 
 
 def test_without_a_session_pages_redirect_to_login_with_next(browser: TestClient) -> None:
