@@ -6,7 +6,6 @@ import json
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,15 +16,6 @@ import yaml
 from tests.e2e.harness import RoadbedUp
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def roadbed(tmp_path: Path) -> Iterator[RoadbedUp]:
-    instance = RoadbedUp(tmp_path / "home")
-    yield instance
-    if instance.process is not None and instance.process.poll() is None:
-        instance.process.kill()
-        instance.process.wait()
 
 
 def wait_for(http: httpx.Client, environment_id: str, predicate: Any, timeout: float = 90) -> dict[str, Any]:

@@ -10,42 +10,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from tests.e2e.conftest import processes_mentioning
 from tests.e2e.harness import RoadbedUp, free_port
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def roadbed(tmp_path: Path) -> Iterator[RoadbedUp]:
-    instance = RoadbedUp(tmp_path / "home")
-    yield instance
-    if instance.process is not None and instance.process.poll() is None:
-        instance.process.kill()
-        instance.process.wait()
-    for pid in processes_mentioning(instance.home):
-        os.kill(pid, signal.SIGKILL)
-
-
-def processes_mentioning(home: Path) -> list[int]:
-    """Pids of live processes whose command line names the data dir (the dev server's --db-filename does)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            cmdline = (entry / "cmdline").read_bytes()
-            state = next((line for line in (entry / "status").read_text().splitlines() if line.startswith("State:")), "")
-        except OSError:
-            continue
-        if str(home).encode() in cmdline and "zombie" not in state:
-            found.append(int(entry.name))
-    return found
 
 
 def listening(port: int) -> bool:
