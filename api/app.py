@@ -6,6 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+
+from roadbed.adapters.terraform_cli_runner import runner_for
 from roadbed.api.audit import install_audit
 from roadbed.api.docs_assets import install_docs
 from roadbed.api.errors import install_error_handlers
@@ -28,8 +30,6 @@ from roadbed.api.routers import (
 )
 from roadbed.api.schemas import install_openapi
 from roadbed.api.state import ApiState
-
-from roadbed.adapters.terraform_cli_runner import runner_for
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.settings import Settings
 from roadbed.storage.database import Database

@@ -12,10 +12,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from roadbed.api.errors import ApiError
-from roadbed.api.state import ApiState
 from sqlalchemy.orm import Session
 
+from roadbed.api.errors import ApiError
+from roadbed.api.state import ApiState
 from roadbed.auth import Principal, authenticate
 from roadbed.storage import services
 

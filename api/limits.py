@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from roadbed.api.errors import error_body
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from roadbed.api.errors import error_body
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 

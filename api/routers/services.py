@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
+
 from roadbed.api.deps import CurrentPrincipal, DbSession, SerializedSession, require_team
 from roadbed.api.schemas import ERROR_RESPONSES
-
 from roadbed.domain.naming import DNS_LABEL_MAX
 from roadbed.storage import services
 from roadbed.storage.tables import ServiceRow

@@ -24,8 +24,8 @@ from roadbed.catalog import MAX_BODY_BYTES, MAX_DOCUMENTS, validate_entities
 from roadbed.cli import catalog as catalog_cli
 from roadbed.cli import client as cli_client
 from roadbed.cli.client import ApiClient
-from roadbed.settings import Settings
 from roadbed.domain.errors import Conflict
+from roadbed.settings import Settings
 from roadbed.storage import catalog
 from roadbed.storage.database import Database
 from roadbed.storage.tables import CatalogEntityRow
@@ -349,9 +349,9 @@ async def test_environment_entities_and_hand_registered_ones_stay_apart(api: htt
     assert count_entities(database) == 1  # all or nothing
 
     assert (await api.post("/v1/catalog/entities", json=component("manual", owner="search", metadata={"description": "by hand"}))).status_code == 201
-    with database.transaction() as session:  # an environment of another owner neither takes it over nor points at it (squatting)...
-        with pytest.raises(Conflict, match="component:default/manual"):
-            catalog.upsert_entities(session, [component("manual", metadata={"description": "rendered"})], "env_1", now)
+    # an environment of another owner neither takes it over nor points at it (squatting)...
+    with database.transaction() as session, pytest.raises(Conflict, match="component:default/manual"):
+        catalog.upsert_entities(session, [component("manual", metadata={"description": "rendered"})], "env_1", now)
     with database.transaction() as session:  # ...so its compensation cannot remove it
         assert catalog.release_entities(session, "env_1", None) == 1
     remaining = (await api.get("/v1/catalog/entities")).json()

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 import uvicorn
+
 from roadbed.api.app import create_app
 from roadbed.api.limits import MAX_BODY_BYTES
-
 from roadbed.metrics import sources
 from roadbed.settings import load_settings
 from roadbed.storage.database import Database

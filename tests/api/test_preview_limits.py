@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from roadbed.api.app import create_app
 
+from roadbed.api.app import create_app
 from roadbed.preview import WAITING_PER_SLOT, PreviewPool, PreviewsBusy
 from roadbed.settings import Settings
 from roadbed.storage.database import Database

@@ -15,10 +15,10 @@ import pytest
 import yaml
 
 from roadbed.activities.provisioning import template_parameters
+from roadbed.bundled import bundled_dir
 from roadbed.domain.models import EnvironmentRequest, ProvisionInput
 from roadbed.golden_paths import GoldenPath, GoldenPathRegistry
 from roadbed.rendering.skeleton import render_repository
-from roadbed.bundled import bundled_dir
 
 SERVICE = "checkout-api"
 TEAM = "payments"

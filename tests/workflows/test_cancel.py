@@ -21,24 +21,24 @@ from datetime import datetime
 from typing import Any
 
 import pytest
-from roadbed.activities.contracts import STEP_ACTIVITIES, StepInput, StepResult
-from roadbed.activities.provisioning import ProvisioningActivities
-from roadbed.workflows.decommission import DecommissionEnvironmentWorkflow
-from roadbed.workflows.deploy import DeployServiceWorkflow
-from roadbed.workflows.policies import STEP_POLICIES
-from roadbed.workflows.provision import ProvisionEnvironmentWorkflow
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from roadbed.activities.contracts import STEP_ACTIVITIES, StepInput, StepResult
+from roadbed.activities.provisioning import ProvisioningActivities
 from roadbed.domain.models import STEP_ORDER, ProvisionResult, StepName
 from roadbed.failpoints import Failpoints, InjectedTransientFault
 from roadbed.lifecycle import EnvironmentLifecycle
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
 from roadbed.submission import EnvironmentSubmitter
+from roadbed.workflows.decommission import DecommissionEnvironmentWorkflow
+from roadbed.workflows.deploy import DeployServiceWorkflow
+from roadbed.workflows.policies import STEP_POLICIES
+from roadbed.workflows.provision import ProvisionEnvironmentWorkflow
 from tests.workflows.test_provision import request_body
 from tests.workflows.test_saga import doctor, snapshot
 
