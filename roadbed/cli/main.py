@@ -103,6 +103,8 @@ def _settings() -> Settings:
 def _configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("temporalio").setLevel(logging.WARNING)
+    # Alembic narrates its plugin set-up at INFO when first imported (before `Database.migrate` can quiet it).
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 def _database(settings: Settings) -> Database:
@@ -139,12 +141,13 @@ def up() -> None:
             temporal = start_dev_server(settings, settings.home / "temporal.log") if embedded else None
             if temporal is not None:
                 running.callback(stop_process, temporal)
-            console.print(f"Portal           {settings.resolved_api_url}/", highlight=False)
-            console.print(f"Roadbed API      {settings.resolved_api_url}  (docs: {settings.resolved_api_url}/docs)", highlight=False)
+            console.print(f"Portal           {settings.resolved_api_url}/", highlight=False, soft_wrap=True)
+            console.print(f"Roadbed API      {settings.resolved_api_url}  (docs: {settings.resolved_api_url}/docs)", highlight=False, soft_wrap=True)
             if temporal is not None:
-                console.print(f"Temporal UI      {settings.temporal_ui_url}", highlight=False)
-            console.print(f"Temporal         {settings.resolved_temporal_address}", highlight=False)
-            console.print(f"Admin token in   {settings.admin_token_file}", highlight=False)
+                console.print(f"Temporal UI      {settings.temporal_ui_url}", highlight=False, soft_wrap=True)
+            console.print(f"Temporal         {settings.resolved_temporal_address}", highlight=False, soft_wrap=True)
+            console.print(f"Admin token in   {settings.admin_token_file}", highlight=False, soft_wrap=True)
+            console.print(f"Data dir         {settings.home}", highlight=False, soft_wrap=True)
             asyncio.run(serve(settings, database, run_worker=True, run_api=True, api_socket=api_socket, dev_server=temporal))
         except (StartupError, RoadbedError) as exc:
             raise fail(str(exc)) from exc

@@ -44,6 +44,11 @@ def test_up_provisions_survives_restart_and_stops_cleanly(roadbed: RoadbedUp, tm
         environment_id = response.json()["id"]
         wait_for(http, environment_id, lambda e: step(e, "infrastructure")["attempts"] >= 2)
     assert roadbed.stop() == 0
+    printed = roadbed.log.read_text()
+    portal = printed.index(f"Portal           {roadbed.url}/")  # the portal first, then the other places the README lists
+    for line in (f"Roadbed API      {roadbed.url}", "Temporal UI", f"Admin token in   {roadbed.home / 'admin-token'}", f"Data dir         {roadbed.home}"):
+        assert printed.index(line) > portal, line
+    assert " INFO alembic" not in printed, "no Alembic narration at start (issue 11)"
     temporal_port = int(roadbed.env["ROADBED_TEMPORAL_PORT"])
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", temporal_port), timeout=1).close()
