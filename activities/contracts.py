@@ -95,3 +95,16 @@ class RolloutInput(Frozen):
 class DeploymentRecord(Frozen):
     deploy: DeployInput
     result: DeployResult
+
+
+def activity_types() -> dict[str, tuple[type, type | None]]:
+    """Every activity name with its one input type and its result type: the registry the worker's implementations and
+    the workflows' calls must agree with (tests/unit/test_activity_registry.py checks the implementations)."""
+    return {
+        **{name: (StepInput, StepResult) for name in STEP_ACTIVITIES.values()},
+        **{name: (CompensationInput, StepResult) for name in COMPENSATION_ACTIVITIES.values()},
+        RECORD_STATUS: (StatusUpdate, None),
+        RECORD_AUDIT: (AuditEntry, None),
+        DEPLOY_ROLLOUT: (RolloutInput, str),
+        DEPLOY_RECORD: (DeploymentRecord, None),
+    }
