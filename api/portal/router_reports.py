@@ -20,7 +20,8 @@ from roadbed.api.portal.views import duration, render
 from roadbed.api.routers.reports import NAME_PATTERN
 from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.metrics.adoption import adoption_report, component_owner_team, on_golden_path, services_by_team
-from roadbed.metrics.dora import DoraScope, dora_report, dora_weekly, dora_weekly_and_overall
+from roadbed.metrics.dora import DoraScope, dora_report
+from roadbed.metrics.dora_weekly import dora_weekly, dora_weekly_and_overall
 from roadbed.metrics.scorecards import scorecards
 from roadbed.metrics.slo_report import slo_report
 from roadbed.metrics.thresholds import MetricBands, get_profile

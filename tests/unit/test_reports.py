@@ -504,7 +504,8 @@ def _seed_dora_weeks(database: Database) -> None:
 def test_dora_weekly_equals_a_report_per_week(any_database: Database) -> None:
     """The grouped weekly series gives each week the four keys (and overall tier) a 7-day dora_report ending then gives,
     with deployments, commits and resolutions exactly on week boundaries, explicit and implicit incident links."""
-    from roadbed.metrics.dora import WEEKLY_KEYS, DoraScope, dora_report, dora_weekly
+    from roadbed.metrics.dora import DoraScope, dora_report
+    from roadbed.metrics.dora_weekly import WEEKLY_KEYS, dora_weekly
 
     _seed_dora_weeks(any_database)
     with any_database.transaction() as session:
@@ -519,7 +520,8 @@ def test_dora_weekly_equals_a_report_per_week(any_database: Database) -> None:
 def test_dora_weekly_and_overall_equals_the_whole_span_report(any_database: Database) -> None:
     """The DORA page's fast path: the span's four keys and overall tier from the weekly queries equal a dora_report over
     the same whole weeks (boundaries, explicit and implicit links, commits redeployed across weeks), and the series is dora_weekly's."""
-    from roadbed.metrics.dora import WEEKLY_KEYS, DoraScope, dora_report, dora_weekly, dora_weekly_and_overall
+    from roadbed.metrics.dora import DoraScope, dora_report
+    from roadbed.metrics.dora_weekly import WEEKLY_KEYS, dora_weekly, dora_weekly_and_overall
 
     _seed_dora_weeks(any_database)
     with any_database.transaction() as session:
