@@ -25,7 +25,8 @@ from typing import Any, Protocol
 
 from roadbed.domain.errors import PermanentError
 from roadbed.domain.specs import TemplateStep
-from roadbed.rendering.templating import MAX_RENDERED_BYTES, TemplateRenderError, js_truthy, render_input, render_text, render_value
+from roadbed.rendering.javascript import js_truthy
+from roadbed.rendering.templating import MAX_RENDERED_BYTES, TemplateRenderError, render_input, render_text, render_value
 
 MAX_SKELETON_FILES = 2000
 MAX_FILE_BYTES = 5 * 1024 * 1024
