@@ -260,14 +260,18 @@ class _DoraQueries:
         return self.session.execute(query)
 
     # -- incidents
-    def restores(self) -> Iterable[tuple[str, float]]:
-        i = _INCIDENTS.alias("i")
-        query = select(i.c.service, seconds_between(i.c.resolved_at, i.c.opened_at)).where(
+    def resolved_in_window(self, i: Any) -> list[ColumnElement[bool]]:
+        """Incidents of this scope resolved inside the window: what time to restore measures (per service, or per week)."""
+        return [
             i.c.resolved_at >= self.since,
             i.c.resolved_at <= self.now,
             or_(i.c.environment == self.environment, i.c.environment.is_(None)),
             _service_condition(i.c.service, self.services),
-        )
+        ]
+
+    def restores(self) -> Iterable[tuple[str, float]]:
+        i = _INCIDENTS.alias("i")
+        query = select(i.c.service, seconds_between(i.c.resolved_at, i.c.opened_at)).where(*self.resolved_in_window(i))
         return self.session.execute(query)
 
     def open_incidents(self) -> Iterable[tuple[str, int]]:

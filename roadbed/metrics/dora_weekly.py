@@ -155,10 +155,5 @@ def dora_weekly_and_overall(
 
 def _restores_with_time(queries: _DoraQueries) -> Iterable[tuple[datetime, float]]:
     i = _INCIDENTS.alias("i")
-    query = select(i.c.resolved_at, seconds_between(i.c.resolved_at, i.c.opened_at)).where(
-        i.c.resolved_at >= queries.since,
-        i.c.resolved_at <= queries.now,
-        or_(i.c.environment == queries.environment, i.c.environment.is_(None)),
-        _service_condition(i.c.service, queries.services),
-    )
+    query = select(i.c.resolved_at, seconds_between(i.c.resolved_at, i.c.opened_at)).where(*queries.resolved_in_window(i))
     return queries.session.execute(query)
