@@ -10,6 +10,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from bench.harness import request
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
 from roadbed.storage.tables import EnvironmentRow
@@ -21,13 +22,7 @@ STEPS = ["validate", "repository", "infrastructure", "kubernetes", "monitoring",
 
 
 def body(service: str = "orders", **extra: Any) -> dict[str, Any]:
-    return {
-        "service": service,
-        "team": "payments",
-        "golden_path": "python-service",
-        "environment": "dev",
-        "resources": [{"type": "postgres", "name": "main"}],
-    } | extra
+    return request(service) | extra
 
 
 async def wait_final(api: httpx.AsyncClient, environment_id: str, timeout: float = 60) -> dict[str, Any]:

@@ -10,6 +10,7 @@ import pytest
 import yaml
 from temporalio.client import Client
 
+from bench.harness import request
 from roadbed.domain.models import ProvisionResult
 from roadbed.settings import Settings
 from roadbed.storage import catalog, environments
@@ -20,14 +21,7 @@ pytestmark = pytest.mark.asyncio(loop_scope="session")
 
 
 def request_body(service: str = "orders", **extra: object) -> dict[str, object]:
-    return {
-        "service": service,
-        "team": "payments",
-        "golden_path": "python-service",
-        "environment": "dev",
-        "resources": [{"type": "postgres", "name": "main"}],
-        "parameters": {"description": "Order intake"},
-    } | extra
+    return request(service) | {"parameters": {"description": "Order intake"}} | extra
 
 
 async def test_provisions_all_six_steps(worker: None, submitter: EnvironmentSubmitter, client: Client, database: Database, settings: Settings, tmp_path: Path) -> None:
