@@ -4,41 +4,31 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from roadbed.api.app import create_app
-from roadbed.settings import Settings, load_settings
+from roadbed.settings import Settings
 from roadbed.storage.database import Database
 from tests.api.conftest import make_token
-from tests.api.test_portal_sessions import sign_in
+from tests.api.portal_client import sign_in
 from tests.unit.techdocs_repo import golden_repo
 
 BUILD = "/v1/techdocs/default/component/orders/build"
 
 
 @pytest.fixture
-def docs_settings(tmp_path: Path) -> Settings:
-    return load_settings(home=tmp_path / "home")
+def docs_db(portal_settings: Settings, portal_db: Database) -> Database:
+    """The portal's database with a provisioned-looking `orders` repository and entity to build docs from."""
+    golden_repo(portal_settings, portal_db)
+    return portal_db
 
 
 @pytest.fixture
-def docs_db(docs_settings: Settings) -> Iterator[Database]:
-    db = Database(docs_settings.resolved_database_url)
-    db.migrate()
-    golden_repo(docs_settings, db)
-    yield db
-    db.dispose()
-
-
-@pytest.fixture
-def app_client(docs_settings: Settings, docs_db: Database) -> Iterator[TestClient]:
-    with TestClient(create_app(docs_settings, docs_db), base_url="http://roadbed") as client:
-        yield client
+def app_client(docs_db: Database, browser: TestClient) -> TestClient:
+    return browser
 
 
 def bearer(db: Database, role: str, teams: list[str] | None = None) -> dict[str, str]:
