@@ -34,6 +34,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from roadbed.domain.models import EnvironmentStatus, StepName
+from roadbed.metrics.time_to_environment import approval_time
 from roadbed.rendering.monitoring import burn_rate_windows
 from roadbed.storage.tables import EnvironmentRow, StepRow
 
@@ -88,6 +89,7 @@ def _runs(session: Session, since: datetime, now: datetime) -> list[_Run]:
             EnvironmentRow.created_at,
             EnvironmentRow.ready_at,
             EnvironmentRow.finished_at,
+            EnvironmentRow.approved_at,
             EnvironmentRow.error,
             EnvironmentRow.provision_input,
             validate.c.started_at,
@@ -108,11 +110,9 @@ def _runs(session: Session, since: datetime, now: datetime) -> list[_Run]:
         )
     )
     runs = []
-    for status, created_at, ready_at, finished_at, error, provision_input, validate_started in session.execute(query):
+    for status, created_at, ready_at, finished_at, approved_at, error, provision_input, validate_started in session.execute(query):
         if ready_at is not None:
-            start = created_at
-            if (provision_input or {}).get("requires_approval") and validate_started is not None:
-                start = max(created_at, validate_started)
+            start = approval_time(created_at, ready_at, approved_at, provision_input, validate_started) or created_at  # the TTE report's rule
             runs.append(_Run(ready_at, True, (ready_at - start).total_seconds()))
         elif status in _FAILED and finished_at is not None and not is_user_error(error):
             runs.append(_Run(finished_at, False, None))

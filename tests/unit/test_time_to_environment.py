@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 from roadbed.cli import report as report_cli
 from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus, ProvisionInput, StepName, StepProgress, StepStatus
 from roadbed.metrics.exposition import RoadbedCollector, render
+from roadbed.metrics.slo_report import _runs as slo_runs
 from roadbed.metrics.thresholds import DEFAULT
 from roadbed.metrics.time_to_environment import time_to_environment
 from roadbed.storage import environments
@@ -130,6 +131,19 @@ def test_rows_from_before_approved_at_fall_back_to_the_validate_step_start(datab
     assert result["p50_seconds"] == 30.0
     assert result["approval_wait"]["p50_seconds"] == 600.0
     assert result["total"]["p50_seconds"] == 630.0
+
+
+def test_the_platform_slo_starts_the_clock_where_the_report_does(database: Database) -> None:
+    """The time-to-environment SLO counts provisioning from the recorded approval, as the report does, even where the
+    validate step started later (a worker that was busy): 30 s from the approval, not the 5 s from the validate step."""
+    env_id = provisioned(database, provisioning=30, wait=600)
+    with database.transaction() as session:
+        validate = next(s for s in environments.steps_of(session, env_id) if s.name == StepName.VALIDATE.value)
+        validate.started_at = validate.started_at + timedelta(seconds=25)  # later than the approval, still before ready
+    assert report(database)["p50_seconds"] == 30.0
+    with database.transaction() as session:
+        runs = slo_runs(session, NOW - timedelta(days=1), NOW)
+    assert [run.latency_seconds for run in runs] == [30.0]
 
 
 def test_report_says_what_the_headline_measures(database: Database) -> None:
