@@ -77,6 +77,7 @@ class GoldenPathSummary(Open):
     resource_types: list[str]
     valid: bool = Field(description="false when the template uses something Roadbed cannot run; see `problems`")
     problems: list[str]
+    unsupported_actions: list[str] = Field(description="the template's step actions Roadbed cannot run, by name (sorted, each once); empty when all are supported")
 
 
 class GoldenPathStep(BaseModel):
@@ -165,6 +166,7 @@ class WebhookResult(Open):
 
 class Percentiles(Open):
     count: int
+    sum_seconds: Number = Field(description="all the durations added up (a Prometheus summary's `_sum`; the mean is sum / count)")
     p50_seconds: Number | None
     p90_seconds: Number | None
     p99_seconds: Number | None

@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, generate_latest
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric, SummaryMetricFamily
+from prometheus_client.samples import Sample
 
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.metrics.adoption import adoption_report
@@ -117,10 +118,10 @@ class RoadbedCollector:
             ("roadbed_time_to_environment_approval_wait_seconds", report["approval_wait"], "Request to approval, runs that waited for one, last 30 days."),
             ("roadbed_time_to_environment_total_seconds", report["total"], "Request to ready (approval wait included), last 30 days."),
         ):
-            quantiles = GaugeMetricFamily(name, documentation, labels=["quantile"])
+            quantiles = SummaryMetricFamily(name, documentation, count_value=part["count"], sum_value=part["sum_seconds"])
             for quantile, key in (("0.5", "p50_seconds"), ("0.9", "p90_seconds"), ("0.99", "p99_seconds")):
                 if part[key] is not None:
-                    quantiles.add_metric([quantile], part[key])
+                    quantiles.samples.append(Sample(name, {"quantile": quantile}, part[key]))
             yield quantiles
         yield GaugeMetricFamily(
             "roadbed_time_to_environment_approval_waits", "Successful runs that waited for an approval, last 30 days.", value=report["approval_wait"]["count"]
@@ -135,9 +136,10 @@ class RoadbedCollector:
         yield GaugeMetricFamily("roadbed_catalog_services", "Component entities in the catalog.", value=report["services"])
         if report["ratio"] is not None:
             yield GaugeMetricFamily("roadbed_golden_path_adoption_ratio", "Catalog services created from a golden path.", value=report["ratio"])
-        yield GaugeMetricFamily("roadbed_golden_path_outdated_services_total", "Services on an outdated golden-path version.", value=report["outdated_template_version"])
         per_path = GaugeMetricFamily("roadbed_golden_path_services", "Catalog services per golden path.", labels=["golden_path"])
-        outdated = GaugeMetricFamily("roadbed_golden_path_outdated_services", "Services on an outdated version, per golden path.", labels=["golden_path"])
+        outdated = GaugeMetricFamily(
+            "roadbed_golden_path_outdated_services", "Services on an outdated version, per golden path (sum() for all of them).", labels=["golden_path"]
+        )
         for name, entry in report["by_golden_path"].items():
             per_path.add_metric([name], entry["services"])
             outdated.add_metric([name], entry["outdated"])

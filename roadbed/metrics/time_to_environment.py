@@ -35,6 +35,7 @@ _READY = EnvironmentRow.ready_at.is_not(None)
 def _percentiles(durations: list[float]) -> dict[str, Any]:
     return {
         "count": len(durations),
+        "sum_seconds": sum(durations),
         "p50_seconds": percentile(durations, 50),
         "p90_seconds": percentile(durations, 90),
         "p99_seconds": percentile(durations, 99),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -291,6 +292,19 @@ def test_exposition_exports_the_reports_and_omits_nulls(database: Database, regi
     assert 'roadbed_slo_status{slo="provisioning-success",status="ok"} 1.0' in text
     assert 'roadbed_scorecard_score{service="model",team="payments"}' in text
     assert "roadbed_metrics_collect_errors_total{" not in text  # every section computed
+
+
+def test_exposition_passes_promtool_check_metrics(database: Database, registry: GoldenPathRegistry) -> None:
+    """Prometheus' own linter accepts every metric: no gauge named `*_total`, `quantile` only on a summary."""
+    register(database, component("model", template="adoption-path", version="1.0.0"))
+    run(database, status=EnvironmentStatus.SUCCEEDED, ended=NOW - timedelta(hours=2), service="model", latency=4)
+    run(database, status=EnvironmentStatus.SUCCEEDED, ended=NOW - timedelta(hours=1), service="other", latency=6)
+    text = render(RoadbedCollector(database, registry, DEFAULT, 24.0, clock=lambda: NOW))
+    checked = subprocess.run(["promtool", "check", "metrics"], input=text, capture_output=True, check=False)
+    assert (checked.returncode, checked.stdout + checked.stderr) == (0, b"")
+    assert 'roadbed_time_to_environment_seconds{quantile="0.5"} 5.0' in text.decode()  # the dashboards' series kept
+    assert "roadbed_time_to_environment_seconds_count 2.0" in text.decode()
+    assert "roadbed_time_to_environment_seconds_sum 10.0" in text.decode()
 
 
 def test_a_failing_section_does_not_hide_the_others(database: Database) -> None:

@@ -115,14 +115,14 @@ def test_headline_percentiles_are_provisioning_time_without_the_approval_wait(an
     assert result["count"] == 2
     assert result["p50_seconds"] == 15.0  # not (10 + 3620) / 2
     assert result["p99_seconds"] == pytest.approx(19.9)
-    assert result["approval_wait"] == {"count": 1, "p50_seconds": 3600.0, "p90_seconds": 3600.0, "p99_seconds": 3600.0}
+    assert result["approval_wait"] == {"count": 1, "sum_seconds": 3600.0, "p50_seconds": 3600.0, "p90_seconds": 3600.0, "p99_seconds": 3600.0}
     assert result["total"]["count"] == 2
     assert result["total"]["p50_seconds"] == pytest.approx((10 + 3620) / 2)
     path = result["by_golden_path"]["python-service"]
     assert path["p50_seconds"] == 15.0
     assert path["approval_wait"]["count"] == 1
     assert result["by_environment"]["prod"]["total"]["p50_seconds"] == 3620.0
-    assert result["by_environment"]["dev"]["approval_wait"] == {"count": 0, "p50_seconds": None, "p90_seconds": None, "p99_seconds": None}
+    assert result["by_environment"]["dev"]["approval_wait"] == {"count": 0, "sum_seconds": 0, "p50_seconds": None, "p90_seconds": None, "p99_seconds": None}
 
 
 def test_rows_from_before_approved_at_fall_back_to_the_validate_step_start(database: Database) -> None:
@@ -150,7 +150,7 @@ def test_report_says_what_the_headline_measures(database: Database) -> None:
     result = report(database)
     assert result["count"] == 0 and result["p50_seconds"] is None
     assert result["measures"] == "provisioning"
-    assert result["total"] == {"count": 0, "p50_seconds": None, "p90_seconds": None, "p99_seconds": None}
+    assert result["total"] == {"count": 0, "sum_seconds": 0, "p50_seconds": None, "p90_seconds": None, "p99_seconds": None}
 
 
 # -- /metrics and the CLI
