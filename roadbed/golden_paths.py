@@ -57,6 +57,8 @@ class GoldenPath(BaseModel):
     output: dict[str, Any] = Field(default_factory=dict)
     directory: Path
     problems: list[str] = Field(default_factory=list)
+    unsupported_actions: list[str] = Field(default_factory=list)
+    """The actions of its steps Roadbed cannot run, by name (sorted, each once): why it is invalid, for tools."""
 
     @property
     def valid(self) -> bool:
@@ -73,6 +75,7 @@ class GoldenPath(BaseModel):
             "resource_types": self.roadbed.resources,
             "valid": self.valid,
             "problems": self.problems,
+            "unsupported_actions": self.unsupported_actions,
         }
 
     def fetch_steps(self) -> list[TemplateStep]:
@@ -264,6 +267,7 @@ def _load(source: Path, fallback_name: str) -> GoldenPath:
             error = exc.errors()[0]
             field = ".".join(str(part) for part in error["loc"]) or "step"
             raise TemplateError(f"spec.steps[{index}]: {field}: {error['msg']}") from exc
+    unsupported = sorted({step.action for step in steps if not SUPPORTED_ACTIONS.match(step.action)})
     for step in steps:
         if not SUPPORTED_ACTIONS.match(step.action):
             problems.append(f"unsupported action {step.action!r} in step {step.id or step.name!r}")
@@ -288,6 +292,7 @@ def _load(source: Path, fallback_name: str) -> GoldenPath:
         output=_mapping(spec.get("output"), "spec.output"),
         directory=directory,
         problems=problems,
+        unsupported_actions=unsupported,
     )
 
 
