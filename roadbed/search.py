@@ -1,4 +1,4 @@
-"""Search across the platform: catalog entities now, TechDocs pages later, best first.
+"""Search across the platform: catalog entities and TechDocs pages, best first.
 
 The seam is `search(session, q, kind=..., limit=..., providers=...)`: it asks every provider for its hits and
 merges them by score. A provider is a function `(session, terms, kind, limit) -> list[Hit]`; `PROVIDERS` holds the
@@ -7,14 +7,15 @@ entity provider. TechDocs (`roadbed/techdocs/`) joins by adding its own provider
     from roadbed import search
     search.register_provider(techdocs_hits)
 
-Entities are ranked in SQL, the same on SQLite and PostgreSQL: each row's `search_text` column (written with the
-body, see `search_text`) holds its lower-cased name, title, description and tags between delimiter characters that
-no query term can contain, so one LIKE pattern per field and term tests each rule below; the score is a CASE sum
-and the database returns only the best `limit` rows (ties by ref).
+Entities are found with the engine database's full-text index (migration 0012: SQLite FTS5 `catalog_search`,
+PostgreSQL `catalog_entities.search_vector`), built from each row's `search_text` column (written with the body,
+see `search_text`). Every word of the query must be the start of a word of the name, title, tags or description
+("ledg" finds "ledger"); the query is split into words in Python and each word is quoted, so no input reaches
+the engines' query syntax (`roadbed.storage.fulltext`). Matched, scored, ordered and cut in SQL.
 
-Score (per query term, summed; every term must match name, title, description or a tag):
-exact name 100, name prefix 60, exact title 55, exact tag 45, name substring 35, title substring 30,
-tag substring 20, description substring 10.
+Score: 100 when the name is the query (its words joined by "-"), plus the best field any word starts a word of
+(name 60, title 30, tags 20, description 10), plus up to 9 from the engine's own relevance over all fields weighted
+name > title > tags > description (FTS5 `bm25`, PostgreSQL `ts_rank_cd`, squashed into [0, 1)). Ties by ref.
 """
 
 from __future__ import annotations
@@ -24,9 +25,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, case, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from roadbed.storage import fulltext
 from roadbed.storage.tables import CatalogEntityRow
 
 MAX_QUERY = 200
@@ -77,14 +79,14 @@ def _strings(value: Any) -> list[str]:
 
 
 # search_text layout: NAME + name + TITLE + title + DESCRIPTION + description + TAGS + (TAG + tag)... + TAG.
-# Query terms never hold control characters (`terms_of`), and the fields' own control characters become DEL
-# (also never in a term), so a delimiter only ever marks a field boundary and no match spans two fields.
+# The fields' own control characters become DEL, so a delimiter only ever marks a field boundary: migration 0012
+# splits the fields out at the delimiters (SQLite `instr`/`substr`, PostgreSQL `split_part`) into the index.
 NAME, TITLE, DESCRIPTION, TAGS, TAG = "\x01", "\x02", "\x03", "\x04", "\x1f"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def _fields(body: dict[str, Any]) -> tuple[str, str, str, list[str]]:
-    """Lower-cased name, title, description and tags, as the score reads them."""
+    """Lower-cased name, title, description and tags, as the index reads them."""
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     name = str(metadata.get("name") or "").lower()
     title = metadata.get("title").lower() if isinstance(metadata.get("title"), str) else ""
@@ -93,78 +95,79 @@ def _fields(body: dict[str, Any]) -> tuple[str, str, str, list[str]]:
 
 
 def search_text(body: dict[str, Any]) -> str:
-    """The `catalog_entities.search_text` of an entity body (what `entity_hits` matches and ranks in SQL)."""
+    """The `catalog_entities.search_text` of an entity body: what the full-text index holds (migration 0012)."""
     name, title, description, tags = _fields(body)
     name, title, description = (_CONTROL.sub("\x7f", field) for field in (name, title, description))
     tags = [_CONTROL.sub("\x7f", tag) for tag in tags]
     return f"{NAME}{name}{TITLE}{title}{DESCRIPTION}{description}{TAGS}{TAG}{TAG.join(tags)}{TAG}"
 
 
-def score_entity(body: dict[str, Any], terms: list[str]) -> float:
-    """The entity's score for the terms (0 when a term matches none of name, title, description and tags)."""
-    name, title, description, tags = _fields(body)
-    total = 0.0
-    for term in terms:
-        points = max(
-            100 if name == term else 60 if name.startswith(term) else 35 if term in name else 0,
-            55 if title == term else 30 if term in title else 0,
-            45 if term in tags else 20 if any(term in t for t in tags) else 0,
-            10 if term in description else 0,
-        )
-        if not points:
-            return 0.0
-        total += points
-    return total
+_ENTITY_FIELD_POINTS = ((60, "name"), (30, "title"), (20, "tags"))  # else 10: the description
+
+# The sort key of ties: the hit's ref as written, in code-point order on both engines.
+_REF_ORDER = {"sqlite": "e.kind || ':' || e.namespace || '/' || e.name",
+              "postgresql": "(e.kind || ':' || e.namespace || '/' || e.name) COLLATE \"C\""}
 
 
-def _escaped(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+def _sqlite_ranked(kind_filter: str) -> str:
+    def hit_in(column: str) -> str:  # bm25 weighted on one column only: below 0 exactly when a word is in that column
+        weights = ", ".join("1.0" if name == column else "0.0" for name in ("name", "title", "tags", "description"))
+        return f"bm25(catalog_search, {weights}) < 0"
+
+    fields = " ".join(f"WHEN {hit_in(column)} THEN {points}" for points, column in _ENTITY_FIELD_POINTS)
+    return f"""
+        SELECT e.ref, e.kind, e.namespace, e.name,
+               (CASE WHEN lower(e.name) IN (:exact, :exact_words) THEN 100 ELSE 0 END)
+               + (CASE {fields} ELSE 10 END)
+               + 9.0 * (1.0 - 1.0 / (1.0 - bm25(catalog_search, 8.0, 4.0, 2.0, 1.0))) AS score
+        FROM catalog_search
+        JOIN catalog_search_keys k ON k.id = catalog_search.rowid
+        JOIN catalog_entities e ON e.ref = k.ref
+        WHERE catalog_search MATCH :match {kind_filter}
+        ORDER BY score DESC, {_REF_ORDER["sqlite"]}
+        LIMIT :limit"""
 
 
-def _term_points(column: Any, term: str) -> ColumnElement[int]:
-    """`score_entity`'s points of one term as SQL: the rules in descending order of points, so the first that holds is the max."""
-    t = _escaped(term)
-
-    def like(pattern: str) -> ColumnElement[bool]:
-        return column.like(pattern, escape="\\")
-
-    return case(
-        (like(f"{NAME}{t}{TITLE}%"), 100),
-        (like(f"{NAME}{t}%"), 60),
-        (like(f"%{TITLE}{t}{DESCRIPTION}%"), 55),
-        (like(f"%{TAG}{t}{TAG}%"), 45),
-        (like(f"{NAME}%{t}%{TITLE}%"), 35),
-        (like(f"%{TITLE}%{t}%{DESCRIPTION}%"), 30),
-        (like(f"%{TAGS}%{t}%"), 20),
-        (like(f"%{DESCRIPTION}%{t}%{TAGS}%"), 10),
-        else_=0,
-    )
+def _postgresql_ranked(kind_filter: str) -> str:
+    fields = " ".join(f"WHEN e.search_vector @@ to_tsquery('simple', :{column}) THEN {points}" for points, column in _ENTITY_FIELD_POINTS)
+    return f"""
+        SELECT e.ref, e.kind, e.namespace, e.name,
+               (CASE WHEN lower(e.name) IN (:exact, :exact_words) THEN 100 ELSE 0 END)
+               + (CASE {fields} ELSE 10 END)
+               + 9.0 * ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', e.search_vector, to_tsquery('simple', :match), 1 | 32) AS score
+        FROM catalog_entities e
+        WHERE e.search_vector @@ to_tsquery('simple', :match) {kind_filter}
+        ORDER BY score DESC, {_REF_ORDER["postgresql"]}
+        LIMIT :limit"""
 
 
 def entity_hits(session: Session, terms: list[str], kind: str | None, limit: int) -> list[Hit]:
-    """Catalog entities matching every term, best first: matched, scored, ordered and cut in SQL."""
-    if not terms:
+    """Catalog entities matching every word, best first: matched, scored, ordered and cut in SQL (see the module doc)."""
+    tokens = fulltext.tokens_of(terms)
+    if not tokens or limit <= 0:
         return []
-    text = CatalogEntityRow.search_text
-    score = sum((_term_points(text, term) for term in terms[1:]), _term_points(text, terms[0]))
-    ref = CatalogEntityRow.kind + ":" + CatalogEntityRow.namespace + "/" + CatalogEntityRow.name  # the hit's ref, in code-point order
-    if session.get_bind().dialect.name == "postgresql":
-        ref = ref.collate("C")
-    query = select(CatalogEntityRow.kind, CatalogEntityRow.namespace, CatalogEntityRow.name, CatalogEntityRow.body, score.label("score"))
+    params: dict[str, Any] = {"exact": "-".join(terms), "exact_words": "-".join(tokens), "limit": limit}
+    kind_filter = ""
     if kind:
-        query = query.where(CatalogEntityRow.kind == kind.strip().lower())
-    for term in terms:  # every term in some field (no term holds a delimiter, so a match stays inside one field)
-        query = query.where(text.like(f"%{_escaped(term)}%", escape="\\"))
-    query = query.order_by(score.desc(), ref).limit(limit)
+        kind_filter, params["kind"] = "AND e.kind = :kind", kind.strip().lower()
+    if fulltext.is_postgresql(session):
+        params["match"] = fulltext.tsquery_text(tokens)
+        weights = {"name": "A", "title": "B", "tags": "C"}
+        params.update({column: fulltext.tsquery_text(tokens, weights=weights[column], any_token=True) for _, column in _ENTITY_FIELD_POINTS})
+        ranked = session.execute(text(_postgresql_ranked(kind_filter)), params).all()
+    else:
+        params["match"] = fulltext.fts5_query(tokens)
+        ranked = session.execute(text(_sqlite_ranked(kind_filter)), params).all()
+    bodies = dict(session.execute(select(CatalogEntityRow.ref, CatalogEntityRow.body).where(CatalogEntityRow.ref.in_([r.ref for r in ranked]))).all())
     hits = []
-    for row_kind, namespace, row_name, body, points in session.execute(query):
-        metadata = body.get("metadata") or {}
-        title = metadata.get("title") if isinstance(metadata.get("title"), str) and metadata.get("title") else row_name
+    for row in ranked:
+        metadata = (bodies.get(row.ref) or {}).get("metadata") or {}
+        title = metadata.get("title") if isinstance(metadata.get("title"), str) and metadata.get("title") else row.name
         description = metadata.get("description") if isinstance(metadata.get("description"), str) else ""
         tags = ", ".join(_strings(metadata.get("tags")))
         snippet_text = description or (f"Tags: {tags}" if tags else "")
-        hits.append(Hit("entity", f"{row_kind}:{namespace}/{row_name}", str(title), entity_url(row_kind, namespace, row_name),
-                        snippet_of(snippet_text, terms), float(points)))
+        hits.append(Hit("entity", f"{row.kind}:{row.namespace}/{row.name}", str(title), entity_url(row.kind, row.namespace, row.name),
+                        snippet_of(snippet_text, tokens), float(row.score)))
     return hits
 
 

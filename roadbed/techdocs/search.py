@@ -1,34 +1,34 @@
-"""Search over built TechDocs pages: every word of the query must appear (title or text, any case), ranked by
-where and how often it appears, with a plain-text snippet around the first match.
+"""Search over built TechDocs pages: every word of the query must start a word of the page's title or text (any
+case; "oomk" finds "OOMKilled"), best first, with a plain-text snippet around the first match.
 
-Ranked LIKE, the same on SQLite and PostgreSQL: candidates come from the database (all words present), the
-ranking and snippets are computed here over at most `MAX_CANDIDATES` pages.
+Full-text, in the engine database (migration 0012): SQLite's FTS5 `techdocs_search` (kept in sync with
+`techdocs_pages` by triggers, so the TechDocs store writes pages as before) ranked by `bm25`, PostgreSQL's
+`techdocs_pages.search_vector` (GIN) ranked by `ts_rank_cd`. The query is split into words in Python and each word
+quoted (`roadbed.storage.fulltext`), so no input reaches either engine's query syntax.
+
+Score, on the entity search's scale (`roadbed.search`) so the two merge fairly: 25 when a word is in the title, else
+5; plus 20 when the title is the query; plus up to 9 from the engine's relevance (title weighted over text, short
+pages over long ones). A page never outranks an entity found by its name (60 and up).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from roadbed.storage import fulltext
 from roadbed.storage.database import Database
 from roadbed.techdocs.tables import TechDocsPageRow, TechDocsSiteRow
 
-MAX_TERMS = 8
-MAX_CANDIDATES = 500
+MAX_TERMS = fulltext.MAX_TOKENS
 SNIPPET_CHARS = 160
-_WORD = re.compile(r"[\w.:/-]+", re.UNICODE)
 
 
 def terms_of(query: str) -> list[str]:
-    words = [w.strip(".:/-").lower() for w in _WORD.findall(query or "")]
-    return list(dict.fromkeys(w for w in words if len(w) >= 2))[:MAX_TERMS]
-
-
-def _like(term: str) -> str:
-    return "%" + term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    """The query's distinct lower-cased words (letters and digits), at most `MAX_TERMS`."""
+    return fulltext.tokens_of([query or ""])
 
 
 def snippet(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> str:
@@ -45,39 +45,58 @@ def snippet(text: str, terms: list[str], width: int = SNIPPET_CHARS) -> str:
     return ("…" if start else "") + text[start:end].strip() + ("…" if end < len(text) else "")
 
 
-def score(title: str, text: str, terms: list[str]) -> float:
-    title_l, text_l = title.lower(), text.lower()
-    points = 40.0 if title_l.strip() == " ".join(terms) else 0.0  # the page titled exactly what was asked
-    for term in terms:
-        points += 10.0 * (term in title_l) + min(text_l.count(term), 20) + (5.0 if re.search(rf"\b{re.escape(term)}\b", text_l) else 0.0)
-    return points / (1.0 + len(text_l) / 20_000)  # a short page about the words beats a long one mentioning them
+_SQLITE_RANKED = """
+    SELECT p.id,
+           (CASE WHEN lower(p.title) = :exact THEN 20 ELSE 0 END)
+           + (CASE WHEN bm25(techdocs_search, 1.0, 0.0) < 0 THEN 25 ELSE 5 END)
+           + 9.0 * (1.0 - 1.0 / (1.0 - bm25(techdocs_search, 4.0, 1.0))) AS score
+    FROM techdocs_search
+    JOIN techdocs_pages p ON p.id = techdocs_search.rowid
+    JOIN techdocs_sites s ON s.ref = p.site_ref
+    WHERE techdocs_search MATCH :match {kind_filter}
+    ORDER BY score DESC, s.ref, p.path
+    LIMIT :limit"""
+
+_POSTGRESQL_RANKED = """
+    SELECT p.id,
+           (CASE WHEN lower(p.title) = :exact THEN 20 ELSE 0 END)
+           + (CASE WHEN p.search_vector @@ to_tsquery('simple', :in_title) THEN 25 ELSE 5 END)
+           + 9.0 * ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', p.search_vector, to_tsquery('simple', :match), 1 | 32) AS score
+    FROM techdocs_pages p
+    JOIN techdocs_sites s ON s.ref = p.site_ref
+    WHERE p.search_vector @@ to_tsquery('simple', :match) {kind_filter}
+    ORDER BY score DESC, s.ref COLLATE "C", p.path COLLATE "C"
+    LIMIT :limit"""
 
 
 def ranked_pages(session: Session, terms: list[str], limit: int, kind: str | None = None) -> list[tuple[float, dict[str, Any]]]:
-    """(score, hit) for the pages holding every term, best first; `kind` narrows to one entity kind."""
-    terms = [t.lower() for t in terms if t][:MAX_TERMS]
-    if not terms or limit <= 0:
+    """(score, hit) for the pages holding every word, best first; `kind` narrows to one entity kind."""
+    tokens = fulltext.tokens_of(terms)
+    if not tokens or limit <= 0:
         return []
-    conditions = [or_(TechDocsPageRow.title.ilike(_like(t), escape="\\"), TechDocsPageRow.text.ilike(_like(t), escape="\\")) for t in terms]
+    params: dict[str, Any] = {"exact": " ".join(t.lower() for t in terms if t), "limit": limit}
+    kind_filter = ""
     if kind:
-        conditions.append(TechDocsSiteRow.kind == kind.lower())
-    rows = session.execute(
-        select(TechDocsPageRow.path, TechDocsPageRow.title, TechDocsPageRow.text, TechDocsSiteRow)
-        .join(TechDocsSiteRow, TechDocsSiteRow.ref == TechDocsPageRow.site_ref)
-        .where(and_(*conditions))
-        .limit(MAX_CANDIDATES)
-    ).all()
-    scored = sorted(((score(r.title, r.text, terms), r) for r in rows), key=lambda pair: (-pair[0], pair[1].TechDocsSiteRow.ref, pair[1].path))
+        kind_filter, params["kind"] = "AND s.kind = :kind", kind.strip().lower()
+    if fulltext.is_postgresql(session):
+        params.update(match=fulltext.tsquery_text(tokens), in_title=fulltext.tsquery_text(tokens, weights="A", any_token=True))
+        ranked = session.execute(text(_POSTGRESQL_RANKED.format(kind_filter=kind_filter)), params).all()
+    else:
+        params["match"] = fulltext.fts5_query(tokens)
+        ranked = session.execute(text(_SQLITE_RANKED.format(kind_filter=kind_filter)), params).all()
+    rows = {row.TechDocsPageRow.id: row for row in session.execute(
+        select(TechDocsPageRow, TechDocsSiteRow).join(TechDocsSiteRow, TechDocsSiteRow.ref == TechDocsPageRow.site_ref)
+        .where(TechDocsPageRow.id.in_([r.id for r in ranked])))}
     hits = []
-    for points, row in scored[:limit]:
-        site = row.TechDocsSiteRow
+    for page_id, points in ranked:
+        page, site = rows[page_id].TechDocsPageRow, rows[page_id].TechDocsSiteRow
         name = site.site_name or site.name
-        hits.append((points, {
+        hits.append((float(points), {
             "type": "docs",
             "ref": site.ref,
-            "title": row.title if row.title == name else f"{row.title} · {name}",
-            "url": f"/docs/{site.namespace}/{site.kind}/{site.name}/{row.path}",
-            "snippet": snippet(row.text, terms),
+            "title": page.title if page.title == name else f"{page.title} · {name}",
+            "url": f"/docs/{site.namespace}/{site.kind}/{site.name}/{page.path}",
+            "snippet": snippet(page.text, tokens),
         }))
     return hits
 

@@ -3,6 +3,7 @@ without scripts and with escaped text."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +11,7 @@ from roadbed import search
 from roadbed.api.portal.charts import Chart, Node, Series, relation_graph, svg
 from roadbed.api.portal.router_search import highlight
 from roadbed.catalog import validate_entities
-from roadbed.storage import catalog, catalog_browse
+from roadbed.storage import catalog, catalog_browse, fulltext
 from roadbed.storage.database import Database
 
 
@@ -40,9 +41,9 @@ def test_exact_name_first_then_prefix_then_tag_then_description(any_database: Da
         assert refs == ["component:default/payments", "api:default/payments-api", "component:default/payments-gateway", "component:default/ledger"]
         assert [h.ref for h in search.search(session, "PAYMENTS", kind="api")] == ["api:default/payments-api"]
         assert [h.ref for h in search.search(session, "payments bank")] == ["component:default/payments-gateway"]  # every word must match
-        assert [h.ref for h in search.search(session, "naïve")] == ["component:default/cafe"]  # non-ASCII: checked in Python
+        assert [h.ref for h in search.search(session, "naïve")] == ["component:default/cafe"]  # non-ASCII words
         assert [h.ref for h in search.search(session, "shop")] == ["component:default/ui"]  # title
-        assert search.search(session, "%") == [] and search.search(session, "_") == []  # LIKE wildcards are literal
+        assert search.search(session, "%") == [] and search.search(session, "_") == []  # no words: nothing
         assert search.search(session, "   ") == []
         assert len(search.search(session, "payments", limit=2)) == 2
 
@@ -107,13 +108,29 @@ def test_charts_have_no_script_and_escape_their_text() -> None:
     assert "<me>" not in graph and "&lt;me&gt;" in graph and "&lt;x&gt;" in graph and "<a " not in graph and 'role="img"' in graph
 
 
-def test_sql_ranking_equals_the_python_score(any_database: Database) -> None:
-    """The SQL score (search_text patterns) gives every entity the points `score_entity` gives it, on both backends,
-    with wildcards, uppercase, non-ASCII and control characters in the fields; ties go by ref."""
+def _reference_score(body: dict[str, Any], terms: list[str]) -> float | None:
+    """What the full-text search must find and how it tiers it (the module doc of `roadbed.search`), in plain Python:
+    None unless every word starts a word of the name, title, tags or description; else 100 for the exact name plus
+    the best field a word starts a word of (name 60, title 30, tags 20, description 10)."""
+    tokens = fulltext.tokens_of(terms)
+    metadata = body["metadata"]
+    fields = [metadata["name"], metadata.get("title", ""), " ".join(metadata.get("tags", [])), metadata.get("description", "")]
+    words = [re.findall(r"[^\W_]+", field.lower()) for field in fields]
+    starts = [any(w.startswith(t) for t in tokens for w in field) for field in words]
+    if not tokens or not all(any(w.startswith(t) for field in words for w in field) for t in tokens):
+        return None
+    exact = 100 if metadata["name"].lower() in ("-".join(terms), "-".join(tokens)) else 0
+    return exact + next(points for points, hit in zip((60, 30, 20, 10), starts, strict=True) if hit)
+
+
+def test_full_text_matches_and_tiers_like_the_python_reference(any_database: Database) -> None:
+    """The index finds exactly the entities the reference finds, on both backends, with wildcards, FTS syntax,
+    uppercase, non-ASCII and control characters in the fields; each score is its tier plus under 9 of relevance;
+    best first, ties by ref, and `limit`/`kind` cut the same list."""
     import random
 
     rng = random.Random(7)
-    words = ["pay", "payments", "Ledger", "led", "a%b", "x_y", "naïve", "ÉTÉ", "api", "tab\there", "new\nline"]
+    words = ["pay", "payments", "Ledger", "led", "a%b", "x_y", "naïve", "ÉTÉ", "api", "tab\there", "new\nline", 'say "NEAR" (or*)', "c:d|e&f!"]
     bodies = []
     for n in range(120):
         metadata: dict[str, Any] = {"name": f"{rng.choice(['pay', 'ledger', 'api', 'cafe'])}-{n:03d}"}
@@ -127,11 +144,15 @@ def test_sql_ranking_equals_the_python_score(any_database: Database) -> None:
     bodies.append(entity("Component", "pay"))
     with any_database.transaction() as session:
         catalog.upsert_entities(session, bodies, None, datetime.now(UTC))
-    queries = ["pay", "payments", "led", "ledger pay", "api", "a%b", "x_y", "%", "_", "naïve", "été", "here", "tab", "pay-0", "cafe led api", "-"]
+    queries = ["pay", "payments", "led", "ledger pay", "api", "a%b", "x_y", "%", "_", "naïve", "été", "ÉTÉ", "here", "tab", "pay-0",
+               "cafe led api", "-", "near", "or*", '"say"', "c:d", "e&f!", "ledg", "pay api web"]
     with any_database.transaction() as session:
         for q in queries:
             terms = search.terms_of(q)
-            expected = sorted(((search.score_entity(b, terms), f"component:default/{b['metadata']['name']}") for b in bodies), key=lambda s: (-s[0], s[1]))
-            expected = [(score, ref) for score, ref in expected if score][:100]
-            assert [(h.score, h.ref) for h in search.entity_hits(session, terms, None, 100)] == expected, q
-            assert [(h.score, h.ref) for h in search.entity_hits(session, terms, "component", 7)] == expected[:7], q
+            expected = {f"component:default/{b['metadata']['name']}": score for b in bodies if (score := _reference_score(b, terms)) is not None}
+            hits = search.entity_hits(session, terms, None, 200)
+            assert {h.ref for h in hits} == set(expected), q
+            assert all(expected[h.ref] <= h.score < expected[h.ref] + 9 for h in hits), q
+            assert [(-h.score, h.ref) for h in hits] == sorted((-h.score, h.ref) for h in hits), q
+            assert [(h.score, h.ref) for h in search.entity_hits(session, terms, "component", 7)] == [(h.score, h.ref) for h in hits[:7]], q
+            assert search.entity_hits(session, terms, "api", 7) == [], q
