@@ -1,7 +1,7 @@
 """JavaScript's value semantics for Backstage templates, in Python: how nunjucks (on JavaScript) prints, adds,
 compares and calls members of values — `undefined` and `null` print empty, `"a" + undefined` is `"aundefined"`,
-booleans print `true`/`false`, objects `[object Object]`, `===`/`!==`, and the string and array members real
-templates call. Never implemented by evaluating JavaScript; `roadbed.rendering.templating` wires it into the sandbox."""
+booleans print `true`/`false`, objects `[object Object]`, `==` is loose and `===` strict, every list and object is
+truthy, and the string and array members real templates call. Never implemented by evaluating JavaScript; `roadbed.rendering.templating` wires it into the sandbox."""
 
 from __future__ import annotations
 
@@ -9,8 +9,6 @@ import json
 from typing import Any
 
 from jinja2 import ChainableUndefined, Undefined
-from jinja2.ext import Extension
-from jinja2.lexer import Token, TokenStream
 
 
 class JsUndefined(ChainableUndefined):
@@ -169,33 +167,62 @@ DICT_METHODS = frozenset({"items", "keys", "values", "get"})
 """Jinja's dict methods kept for templates written for Roadbed, when the mapping has no such key."""
 
 
-class JavaScriptOperators(Extension):
-    """`===` and `!==` (nunjucks has them) lex as `==`/`!=` followed by `=`: fold them into one comparison."""
+def js_bool(value: Any) -> bool:
+    """`Boolean(value)`: `undefined`, `null`, `false`, `0`, `NaN` and `""` are false; every list and object is true."""
+    if isinstance(value, (list, tuple, dict)):
+        return True
+    if isinstance(value, float) and value != value:
+        return False
+    return bool(value)
 
-    def filter_stream(self, stream: TokenStream) -> Any:
-        pending: Token | None = None
-        for token in stream:
-            if pending is not None:
-                if token.type == "assign":
-                    yield pending
-                    pending = None
-                    continue
-                yield pending
-                pending = None
-            if token.type in {"eq", "ne"}:
-                pending = token
-                continue
-            yield token
-        if pending is not None:
-            yield pending
+
+def _js_type(value: Any) -> str:
+    if isinstance(value, Undefined):
+        return "undefined"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    return "object"
+
+
+def js_strict_equal(left: Any, right: Any) -> bool:
+    """`left === right`: same type and value; lists and objects only when they are the same one."""
+    kind = _js_type(left)
+    if kind != _js_type(right):
+        return False
+    if kind in {"undefined", "null"}:
+        return True
+    if kind == "object":
+        return left is right
+    return bool(left == right)
+
+
+def js_loose_equal(left: Any, right: Any) -> bool:
+    """`left == right` (JavaScript's abstract equality): `1 == "1"`, `0 == ""`, `true == 1`, `null == undefined`."""
+    left_kind, right_kind = _js_type(left), _js_type(right)
+    if left_kind == right_kind:
+        return js_strict_equal(left, right)
+    nullish = {"undefined", "null"}
+    if left_kind in nullish or right_kind in nullish:
+        return left_kind in nullish and right_kind in nullish
+    if left_kind == "boolean":
+        return js_loose_equal(int(left), right)
+    if right_kind == "boolean":
+        return js_loose_equal(left, int(right))
+    if left_kind == "object":
+        return js_loose_equal(js_string(left), right)
+    if right_kind == "object":
+        return js_loose_equal(left, js_string(right))
+    return bool(_js_number_of(left) == _js_number_of(right))  # a number and a string: compared as numbers
 
 
 def js_truthy(value: Any) -> bool:
     """Whether a step's rendered `if:` lets it run: JavaScript truthiness, except that an empty list is false (Backstage's `isTruthy`)."""
     if isinstance(value, list):
         return len(value) > 0
-    if isinstance(value, dict):
-        return True
-    if isinstance(value, float) and value != value:
-        return False
-    return bool(value)
+    return js_bool(value)

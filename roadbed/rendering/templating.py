@@ -13,6 +13,8 @@ as in JavaScript); booleans print `true`/`false`, objects `[object Object]`, lis
 `===`/`!==`, `null`, and the JavaScript string and array members templates use (`.length`, `.trim()`,
 `.split()`, `.replace()`, `.replaceAll()`, `.toUpperCase()`, `.toLowerCase()`, `.includes()`,
 `.startsWith()`, `.endsWith()`, `.indexOf()`, `.slice()`, `.join()`) work; `dump` is `JSON.stringify`.
+Conditions, `and`/`or`, `==`/`===` and `~` are compiled with JavaScript's rules (`nunjucks_syntax`): an empty
+list is true, `1 == "1"` but not `1 === "1"`, `"a" ~ undefined` is `"aundefined"`.
 
 Rendering has no I/O, so every failure is deterministic: whatever a template raises (syntax error,
 unknown filter, a filter given a bad argument, `{% include %}` of a file that is not there, runaway
@@ -29,8 +31,9 @@ from functools import cache
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-from jinja2 import BaseLoader, TemplateError, TemplateNotFound, Undefined
-from jinja2.exceptions import SecurityError
+from jinja2 import BaseLoader, TemplateError, TemplateNotFound, Undefined, nodes
+from jinja2.environment import TemplateExpression
+from jinja2.exceptions import SecurityError, TemplateSyntaxError
 from jinja2.sandbox import SandboxedEnvironment
 
 from roadbed.domain.errors import PermanentError
@@ -38,13 +41,22 @@ from roadbed.rendering.javascript import (
     DICT_METHODS,
     JS_ARRAY_MEMBERS,
     JS_STRING_MEMBERS,
-    JavaScriptOperators,
     JsUndefined,
     dump,
     js_add,
+    js_bool,
     js_string,
     plain,
     title,
+)
+from roadbed.rendering.nunjucks_syntax import (
+    NunjucksCodeGenerator,
+    NunjucksParser,
+    StrictOperators,
+    js_and,
+    js_compare,
+    js_concat,
+    js_or,
 )
 
 _WHOLE_EXPRESSION = re.compile(r"^\s*\$\{\{(?P<expr>.*)\}\}\s*$", re.DOTALL)
@@ -154,6 +166,28 @@ class _BoundedSandbox(SandboxedEnvironment):
     """The sandbox, plus refusals of the one-expression memory bombs its parent lets through."""
 
     intercepted_binops = frozenset({"+", "*", "**", "%"})
+    code_generator_class = NunjucksCodeGenerator
+    js_bool = staticmethod(js_bool)
+    js_and = staticmethod(js_and)
+    js_or = staticmethod(js_or)
+    js_compare = staticmethod(js_compare)
+    js_concat = staticmethod(js_concat)
+
+    def _parse(self, source: str, name: str | None, filename: str | None) -> nodes.Template:
+        return NunjucksParser(self, source, name, filename).parse()
+
+    def compile_expression(self, source: str, undefined_to_none: bool = True) -> Any:
+        """Jinja's, with the parser that knows `===`/`!==`."""
+        parser = NunjucksParser(self, source, state="variable")
+        try:
+            expr = parser.parse_expression()
+            if not parser.stream.eos:
+                raise TemplateSyntaxError("chunk after expression", parser.stream.current.lineno, None, None)
+            expr.set_environment(self)
+        except TemplateSyntaxError:
+            self.handle_exception(source=source)
+        template = self.from_string(nodes.Template([nodes.Assign(nodes.Name("result", "store"), expr, lineno=1)], lineno=1))
+        return TemplateExpression(template, undefined_to_none)
 
     def getattr(self, obj: Any, attribute: str) -> Any:
         """Member access as in JavaScript: a mapping's keys before Python's methods, `.length`, string and array members."""
@@ -229,7 +263,8 @@ def text_environment() -> SandboxedEnvironment:
             variable_end_string="}}",
             undefined=JsUndefined,
             finalize=_finalize,
-            extensions=[JavaScriptOperators],
+            extensions=[StrictOperators],
+            optimized=False,
             keep_trailing_newline=True,
             autoescape=False,
         )

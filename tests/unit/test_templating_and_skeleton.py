@@ -122,7 +122,7 @@ def test_parse_entity_ref_defaults() -> None:
         ("${{ parameters.nope + 1 }}", "NaN"),
         ("${{ 'n' + null }}|${{ null }}|${{ none }}", "nnull||"),
         ("${{ parameters.nope | default('d') }}", "d"),
-        ("${{ parameters.nope == null }} ${{ parameters.nope === null }}", "true true"),
+        ("${{ parameters.nope == null }} ${{ parameters.nope === null }}", "true false"),
     ],
 )
 def test_undefined_values_render_as_in_backstage(source: str, expected: str) -> None:
