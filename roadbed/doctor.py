@@ -31,7 +31,7 @@ def namespace_of(row: EnvironmentRow) -> str:
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # "orphan" or "missing"
+    kind: str  # "orphan", "missing" or "foreign" (a live environment points at something that is not its own)
     target: str  # repository, terraform, kubernetes, catalog, backstage
     name: str
     detail: str
@@ -47,6 +47,8 @@ def audit(
     with database.transaction() as session:
         live = list(session.scalars(select(EnvironmentRow).where(EnvironmentRow.live_key.is_not(None))))
         entities = list(session.execute(select(CatalogEntityRow.ref, CatalogEntityRow.environment_id)))
+        holders = {row.ref: (row.environment_id, row.owner) for row in session.execute(select(CatalogEntityRow.ref, CatalogEntityRow.environment_id, CatalogEntityRow.owner))}
+        services = {env_id: service for env_id, service in session.execute(select(EnvironmentRow.id, EnvironmentRow.service))}
         repository_urls = {
             row.id: str(row.outputs["repository_url"]) for row in session.scalars(select(EnvironmentRow)) if (row.outputs or {}).get("repository_url")
         }
@@ -71,6 +73,7 @@ def audit(
     owned = {environment_id for _ref, environment_id in entities if environment_id}
     findings += [Finding("orphan", "catalog", ref, f"registered by {env_id}, which is not live") for ref, env_id in sorted(entities) if env_id and env_id not in live_ids]
     findings += [Finding("missing", "catalog", f"component:default/{row.service}", f"environment {row.id}") for row in ready if row.id not in owned and not _component_of(entities, row.service)]
+    findings += _foreign(live, holders, services)
     if isinstance(catalog, CatalogLocations):
         findings += _backstage(catalog.location_targets(), live, ready, repository_urls)
     return findings
@@ -86,6 +89,29 @@ def _backstage(held: list[str], live: list[EnvironmentRow], ready: list[Environm
         Finding("missing", "backstage", catalog_info_target_of(repository_urls[row.id]), f"environment {row.id}")
         for row in ready if row.id in repository_urls and catalog_info_target_of(repository_urls[row.id]) not in held
     ]
+    return findings
+
+
+def _foreign(live: list[EnvironmentRow], holders: dict[str, tuple[str | None, str | None]], services: dict[str, str]) -> list[Finding]:
+    """Live environments whose `catalog_ref` names an entity that is not theirs: registered by hand (no environment),
+    by an environment of another service, or owned by another team. Environments of one service share its Component,
+    so the one that registered it last owns it for all of them."""
+    findings = []
+    for row in live:
+        ref = str((row.outputs or {}).get("catalog_ref") or "").lower()
+        if ref not in holders:
+            continue  # nothing there: the "missing" finding above covers it
+        holder, owner = holders[ref]
+        team = f"group:default/{row.team}".lower()
+        if holder is None:
+            why = f"registered by hand, owner {owner}"
+        elif services.get(holder) != row.service:
+            why = f"registered by {holder} of service {services.get(holder, '?')}"
+        elif owner != team:
+            why = f"owned by {owner}, not {team}"
+        else:
+            continue
+        findings.append(Finding("foreign", "catalog", ref, f"environment {row.id} points at it, but it is not its own: {why}"))
     return findings
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import socket
 import statistics
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -133,6 +134,8 @@ async def test_metrics_exposition_has_the_same_figures(settings: Settings, datab
     assert float(line.split()[-1]) == pytest.approx(dora["change_failure_rate"]["value"])
     assert "# TYPE roadbed_slo_burn_rate gauge" in text
     assert 'roadbed_dora_time_to_restore_seconds{environment="prod",service="orders"} 2400.0' in text
+    checked = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True, check=False)
+    assert (checked.returncode, checked.stdout + checked.stderr) == (0, b"")  # what Prometheus scrapes passes its own linter
 
 
 # -- roadbed report, against a served API
