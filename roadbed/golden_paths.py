@@ -56,6 +56,9 @@ class GoldenPath(BaseModel):
     steps: list[TemplateStep]
     output: dict[str, Any] = Field(default_factory=dict)
     directory: Path
+    root: Path | None = None
+    """The template repository it was found in (the `ROADBED_GOLDEN_PATHS_DIRS` entry): skeleton urls such as
+    `../../skeletons/x` may reach anywhere inside it, never beyond. None: the template's own directory."""
     problems: list[str] = Field(default_factory=list)
     unsupported_actions: list[str] = Field(default_factory=list)
     """The actions of its steps Roadbed cannot run, by name (sorted, each once): why it is invalid, for tools."""
@@ -159,12 +162,14 @@ def read_template(source: Path) -> dict[str, Any]:
     except UnicodeDecodeError as exc:
         raise TemplateError(f"{source.name} is not UTF-8 text (byte {exc.start})") from exc
     try:
-        document = yaml.safe_load(text)
+        documents = list(yaml.safe_load_all(text))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise TemplateError(f"YAML syntax error{where}: {problem}") from exc
+    templates = [d for d in documents if isinstance(d, dict) and d.get("kind") == "Template"]
+    document = templates[0] if templates else documents[0] if documents else None
     if document is None:
         return {}
     if not isinstance(document, dict):
@@ -180,20 +185,20 @@ def unloadable(directory: Path, reason: str, *, name: str | None = None) -> Gold
     )
 
 
-def load_golden_path(directory: Path) -> GoldenPath:
+def load_golden_path(directory: Path, *, root: Path | None = None) -> GoldenPath:
     """Load `directory/template.yaml`; problems, even a file that cannot be read or parsed, become `problems`,
     not exceptions: one bad template must not stop `roadbed up` or hide the others."""
-    return load_golden_path_file(directory / "template.yaml")
+    return load_golden_path_file(directory / "template.yaml", root=root)
 
 
-def load_golden_path_file(source: Path) -> GoldenPath:
+def load_golden_path_file(source: Path, *, root: Path | None = None) -> GoldenPath:
     """Load one template file (`template.yaml` or any other `*.yaml` of `kind: Template`); its directory holds
-    its skeletons. A template that cannot be loaded is listed under its directory's name (or the file's
-    stem, when it is not `template.yaml`)."""
+    its skeletons, which may also be anywhere inside `root` (its template repository). A template that cannot
+    be loaded is listed under its directory's name (or the file's stem, when it is not `template.yaml`)."""
     directory = source.parent
     fallback = directory.name if source.name == "template.yaml" else source.stem
     try:
-        return _load(source, fallback)
+        return _load(source, fallback, root)
     except TemplateError as exc:
         return unloadable(directory, str(exc), name=fallback)
     except ValidationError as exc:
@@ -205,13 +210,23 @@ _SKIPPED_DIRECTORIES = frozenset({"node_modules", "skeleton", "skeletons", "cont
 _MAX_SEARCH_DEPTH = 6
 
 
+_KIND_TEMPLATE_LINE = re.compile(r"""^kind:[ \t]*(["']?)Template\1[ \t]*(#.*)?$""", re.MULTILINE)
+
+
 def _is_template_document(path: Path) -> bool:
+    """Whether `path` holds a `kind: Template` document; also when it does not parse but has a top-level
+    `kind: Template` line, so that it is listed invalid with the parser's line and column rather than ignored
+    (other YAML that does not parse, such as Helm chart templates, is not a template and stays ignored)."""
     try:
         if path.stat().st_size > MAX_TEMPLATE_BYTES:
             return False
-        documents = list(yaml.safe_load_all(path.read_text(encoding="utf-8")))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
         return False
+    try:
+        documents = list(yaml.safe_load_all(text))
+    except yaml.YAMLError:
+        return _KIND_TEMPLATE_LINE.search(text) is not None
     return any(isinstance(document, dict) and document.get("kind") == "Template" for document in documents)
 
 
@@ -236,7 +251,28 @@ def find_template_files(root: Path, *, _depth: int = 0) -> list[Path]:
     return found
 
 
-def _load(source: Path, fallback_name: str) -> GoldenPath:
+def skeleton_url_problems(steps: list[TemplateStep], directory: Path, root: Path) -> list[str]:
+    """Why a `fetch:*` step's url cannot be used, found when the template is loaded rather than when it runs: a
+    remote url (skeletons are read from the template repository; fetching one from a remote host is not
+    supported), or a relative one that leaves the template repository `root`, also through a symlink.
+    A templated url (`${{ }}`) is checked when it is rendered (`roadbed.rendering.skeleton`)."""
+    problems = []
+    boundary = root.resolve()
+    for step in steps:
+        url = step.input.get("url") if step.action.startswith("fetch:") and isinstance(step.input, dict) else None
+        if not isinstance(url, str) or "${{" in url or "{%" in url:
+            continue
+        where = f"step {step.id or step.action!r}"
+        if "://" in url or url.startswith("//"):
+            problems.append(f"{where}: remote url {url!r} is not supported: skeletons must be inside the template repository (a relative url)")
+        elif url.startswith("/"):
+            problems.append(f"{where}: absolute url {url!r} is not supported: use a path relative to the template")
+        elif not (directory / url).resolve().is_relative_to(boundary):
+            problems.append(f"{where}: url {url!r} leaves the template repository {root.name!r} (the ROADBED_GOLDEN_PATHS_DIRS entry it is in)")
+    return problems
+
+
+def _load(source: Path, fallback_name: str, root: Path | None = None) -> GoldenPath:
     directory = source.parent
     document = read_template(source)
     problems: list[str] = []
@@ -273,6 +309,7 @@ def _load(source: Path, fallback_name: str) -> GoldenPath:
             problems.append(f"unsupported action {step.action!r} in step {step.id or step.name!r}")
     if not any(step.action.startswith("fetch:") for step in steps):
         problems.append("no fetch:template or fetch:plain step")
+    problems += skeleton_url_problems(steps, directory, root or directory)
     schema, pages = merge_parameter_pages(spec.get("parameters"))
     tags = metadata.get("tags") or []
     if not isinstance(tags, list):
@@ -291,6 +328,7 @@ def _load(source: Path, fallback_name: str) -> GoldenPath:
         steps=steps,
         output=_mapping(spec.get("output"), "spec.output"),
         directory=directory,
+        root=root,
         problems=problems,
         unsupported_actions=unsupported,
     )
@@ -311,11 +349,11 @@ class GoldenPathRegistry:
             if not root.is_dir():
                 continue
             for source in sorted(p for p in root.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file() and _is_template_document(p)):
-                golden_path = load_golden_path_file(source)
+                golden_path = load_golden_path_file(source, root=root)
                 self._paths.setdefault(golden_path.name, golden_path)
             for directory in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
                 sources = find_template_files(directory)
-                for golden_path in [load_golden_path_file(source) for source in sources] or [unloadable(directory, "has no template.yaml (nor any *.yaml of kind: Template)")]:
+                for golden_path in [load_golden_path_file(source, root=root) for source in sources] or [unloadable(directory, "has no template.yaml (nor any *.yaml of kind: Template)")]:
                     self._paths.setdefault(golden_path.name, golden_path)
 
     def list(self) -> list[GoldenPath]:

@@ -43,6 +43,7 @@ class GoldenPath(Protocol):
     """What rendering needs of a loaded golden path (`roadbed.golden_paths.GoldenPath` has it); renderers never import the loader."""
 
     directory: Path
+    root: Path | None
     steps: list[TemplateStep]
     output: dict[str, Any]
 
@@ -137,16 +138,48 @@ def _is_text(content: bytes) -> bool:
     return True
 
 
-def _source_dir(golden_path: GoldenPath, url: Any, *, where: str) -> Path:
-    if not isinstance(url, str) or "://" in url:
-        raise PermanentError(f"{where}: only local skeleton urls like './skeleton' are supported, got {url!r}")
-    root = golden_path.directory.resolve()
-    source = (root / url).resolve()
-    if source != root and root not in source.parents:
-        raise UnsafeTemplatePath(f"{where}: url {url!r} leaves the golden path directory")
-    if not source.is_dir():
+def _source(golden_path: GoldenPath, url: Any, *, where: str, file: bool = False) -> Path:
+    """The skeleton directory (or, for `fetch:plain:file`, the file) a step's url names, relative to the template's
+    directory: anywhere inside its template repository (`golden_path.root`), never beyond, symlinks resolved."""
+    if not isinstance(url, str) or "://" in url or url.startswith("/"):
+        raise PermanentError(f"{where}: only relative skeleton urls like './skeleton' are supported, got {url!r}")
+    boundary = (golden_path.root or golden_path.directory).resolve()
+    source = (golden_path.directory / url).resolve()
+    if not source.is_relative_to(boundary):
+        raise UnsafeTemplatePath(f"{where}: url {url!r} leaves the template repository")
+    if file and not source.is_file():
+        raise PermanentError(f"{where}: file {url!r} does not exist")
+    if not file and not source.is_dir():
         raise PermanentError(f"{where}: skeleton directory {url!r} does not exist")
     return source
+
+
+def _add(files: RenderedFiles, out: str, content: bytes, executable: bool, *, where: str) -> None:
+    files[out] = content
+    if executable:
+        files.executable.add(out)
+    else:
+        files.executable.discard(out)
+    total = sum(len(data) for data in files.values())
+    if total > MAX_REPOSITORY_BYTES:
+        raise PermanentError(f"{where}: {out!r} takes the repository to {total} bytes, over the {MAX_REPOSITORY_BYTES} byte limit")
+
+
+def _fetch_plain_file(golden_path: GoldenPath, inputs: dict[str, Any], files: RenderedFiles, *, where: str) -> None:
+    """`fetch:plain:file`: one file copied as it is to `targetPath` (required, as in Backstage)."""
+    source = _source(golden_path, inputs.get("url"), where=where, file=True)
+    target = inputs.get("targetPath")
+    if not isinstance(target, str) or not target:
+        raise PermanentError(f"{where}: fetch:plain:file needs a targetPath")
+    if source.is_symlink():
+        raise UnsafeTemplatePath(f"{where}: {inputs.get('url')!r} is a symlink")
+    content = source.read_bytes()
+    if len(content) > MAX_FILE_BYTES:
+        raise PermanentError(f"{where}: {inputs.get('url')!r} is larger than {MAX_FILE_BYTES} bytes")
+    out = safe_repo_path(target, where=where)
+    if out in files and not inputs.get("replace"):
+        return
+    _add(files, out, content, bool(source.stat().st_mode & 0o100), where=where)
 
 
 def _template_extension(option: Any) -> str | None:
@@ -159,7 +192,10 @@ def _template_extension(option: Any) -> str | None:
 
 def _render_fetch(golden_path: GoldenPath, step: TemplateStep, inputs: dict[str, Any], files: RenderedFiles) -> None:
     where = f"step {step.id or step.action}"
-    source = _source_dir(golden_path, inputs.get("url"), where=where)
+    if step.action == "fetch:plain:file":
+        _fetch_plain_file(golden_path, inputs, files, where=where)
+        return
+    source = _source(golden_path, inputs.get("url"), where=where)
     target = inputs.get("targetPath") or "."
     render = step.action == "fetch:template"
     values = inputs.get("values") or {}
@@ -197,18 +233,9 @@ def _render_fetch(golden_path: GoldenPath, step: TemplateStep, inputs: dict[str,
         out = safe_repo_path(posixpath.join(target, name), where=where)
         if out in files and not inputs.get("replace"):
             continue  # an earlier step wrote it: Backstage keeps the first unless `replace`
-        if path.stat().st_mode & 0o100:
-            files.executable.add(out)
-        else:
-            files.executable.discard(out)
         if render_content:
-            text = render_text(content.decode("utf-8"), context, where=f"{where}: {relative}", limit=MAX_RENDERED_FILE_BYTES)
-            files[out] = text.encode("utf-8")
-        else:
-            files[out] = content
-        total = sum(len(data) for data in files.values())
-        if total > MAX_REPOSITORY_BYTES:
-            raise PermanentError(f"{where}: {out!r} takes the repository to {total} bytes, over the {MAX_REPOSITORY_BYTES} byte limit")
+            content = render_text(content.decode("utf-8"), context, where=f"{where}: {relative}", limit=MAX_RENDERED_FILE_BYTES).encode("utf-8")
+        _add(files, out, content, bool(path.stat().st_mode & 0o100), where=where)
 
 
 def step_runs(step: TemplateStep, context: dict[str, Any]) -> bool:

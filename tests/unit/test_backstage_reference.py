@@ -112,7 +112,7 @@ def differences(expected: dict[str, tuple[bytes, bool]], actual: dict[str, tuple
 
 
 def render_both(template: Path, renderer: Path, out: Path) -> tuple[dict[str, Any] | str, dict[str, tuple[bytes, bool]] | str]:
-    golden_path = load_golden_path_file(template)
+    golden_path = load_golden_path_file(template, root=next((root for root in COLLECTIONS if root in template.parents), None))
     assert golden_path.fetch_steps(), f"Roadbed loaded no fetch step: {golden_path.problems}"
     parameters = parameters_for(golden_path)
     (out / "parameters.json").write_text(json.dumps(parameters))

@@ -457,15 +457,19 @@ def test_skeleton_url_outside_the_golden_path_raises(tmp_path: Path) -> None:
     (tmp_path / "elsewhere").mkdir()
     (tmp_path / "elsewhere" / "secret.txt").write_text("s")
     steps = [{"id": "fetch", "action": "fetch:plain", "input": {"url": "../elsewhere"}}]
-    golden_path = golden_path_with(tmp_path, {"a.txt": "a"}, steps=steps)
+    write_template(tmp_path / "gp", steps=steps)
+    golden_path = load_golden_path(tmp_path / "gp")
+    assert golden_path.problems == ["step 'fetch': url '../elsewhere' leaves the template repository 'gp' (the ROADBED_GOLDEN_PATHS_DIRS entry it is in)"]
     with pytest.raises(UnsafeTemplatePath):
         render_repository(golden_path, {})
 
 
 def test_remote_skeleton_url_is_refused(tmp_path: Path) -> None:
     steps = [{"id": "fetch", "action": "fetch:template", "input": {"url": "https://github.com/x/y/tree/main/skeleton"}}]
-    golden_path = golden_path_with(tmp_path, {"a.txt": "a"}, steps=steps)
-    with pytest.raises(PermanentError, match="only local"):
+    write_template(tmp_path / "gp", steps=steps)
+    golden_path = load_golden_path(tmp_path / "gp")
+    assert not golden_path.valid and "remote url 'https://github.com/x/y/tree/main/skeleton' is not supported" in golden_path.problems[0]
+    with pytest.raises(PermanentError, match="only relative"):
         render_repository(golden_path, {})
 
 
