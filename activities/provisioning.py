@@ -12,8 +12,8 @@ from roadbed.activities.base import StepActivities, template_parameters
 from roadbed.activities.contracts import STEP_ACTIVITIES, StepInput, StepResult
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, ResourceOutputs, StepName
 from roadbed.domain.specs import MonitoringSpec, RepositoryMarker, WorkloadSpec
-from roadbed.rendering import plain_yaml
 from roadbed.rendering.catalog_entities import render_entities
+from roadbed.rendering.catalog_merge import RUNBOOK_PATH, catalog_info_path, merge_catalog_info
 from roadbed.rendering.manifests import render_manifests
 from roadbed.rendering.monitoring import render_monitoring
 from roadbed.rendering.skeleton import render_output_links, render_repository
@@ -119,10 +119,14 @@ class ProvisioningActivities(StepActivities):
                     repository_url=outputs.repository_url or "", resources=outputs.resources,
                 )
             )
-            document = plain_yaml.dump_all(entities).encode()
-            self.ports.repo_host.commit_files(request.service, {"catalog-info.yaml": document}, "Register in the software catalog")
-            refs = self.ports.catalog.register(entities, provision.environment_id)
-            return outputs.model_copy(update={"catalog_ref": refs[0]}), f"registered {len(refs)} {'entity' if len(refs) == 1 else 'entities'}"
+            path = catalog_info_path(golden_path.steps, template_parameters(provision, golden_path))
+            existing = self.ports.repo_host.read_file(request.service, path)
+            runbook = existing is not None and self.ports.repo_host.read_file(request.service, RUNBOOK_PATH) is not None
+            merged = merge_catalog_info(existing, entities, path=path, runbook=runbook)
+            if merged.changed:  # a retry finds its own additions there and leaves the file (and the history) alone
+                self.ports.repo_host.commit_files(request.service, {path: merged.text.encode()}, "Register in the software catalog")
+            refs = self.ports.catalog.register(merged.entities, provision.environment_id)
+            return outputs.model_copy(update={"catalog_ref": refs[0]}), f"registered {len(refs)} {'entity' if len(refs) == 1 else 'entities'} from {path}"
 
         return self._tracked(StepName.CATALOG, data.provision, work)
 
