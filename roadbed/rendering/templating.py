@@ -249,6 +249,9 @@ def _bounded_width(name: str, original: Any) -> Any:
 
 def _configure(env: SandboxedEnvironment) -> SandboxedEnvironment:
     _install_filters(env)
+    # Jinja's `tojson` keeps its HTML-safe escapes of < > & ' but writes other characters as they are, like `dump`:
+    # its default ASCII escapes turn an emoji into a surrogate pair (\ud83d\ude80) that TOML rejects.
+    env.policies["json.dumps_kwargs"] = {"sort_keys": True, "ensure_ascii": False}
     for name in ("center", "indent"):
         env.filters[name] = _bounded_width(name, env.filters[name])
     return env
