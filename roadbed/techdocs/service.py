@@ -1,7 +1,7 @@
-"""TechDocs for catalog entities: which repository an entity's docs come from, building them out of the request
-path (a small bounded pool, one build per entity at a time), and recording every outcome.
+"""TechDocs for catalog entities: building them out of the request path (a small bounded pool, one build per entity
+at a time), and recording every outcome with the commit it was built from.
 
-An entity is built when it carries `backstage.io/techdocs-ref: dir:.` and its `backstage.io/source-location` is a
+An entity is built (roadbed.techdocs.source) when it carries `backstage.io/techdocs-ref: dir:.` and its `backstage.io/source-location` is a
 repository of the configured repo host (the one Roadbed created for it); anything else is recorded as the build's
 error, never fetched. A build failure never raises out of `request` or the pool: it is the status's `error`.
 """
@@ -25,49 +25,11 @@ from roadbed.storage.database import Database
 from roadbed.techdocs import store
 from roadbed.techdocs.builder import BuildFailed, BuiltSite, Limits, build_site
 from roadbed.techdocs.config import UnsafeConfig
+from roadbed.techdocs.source import has_docs, head_commit, key_of, repository_of
 from roadbed.techdocs.store import DocsKey
 
 log = logging.getLogger("roadbed.techdocs")
-TECHDOCS_REF = "backstage.io/techdocs-ref"
-SOURCE_LOCATION = "backstage.io/source-location"
 BUILD_WORKERS = 2
-
-
-def has_docs(entity: dict[str, Any]) -> bool:
-    return bool(((entity.get("metadata") or {}).get("annotations") or {}).get(TECHDOCS_REF))
-
-
-def key_of(entity: dict[str, Any]) -> DocsKey:
-    metadata = entity.get("metadata") or {}
-    return DocsKey.of(metadata.get("namespace") or "default", str(entity.get("kind", "")), str(metadata.get("name", "")))
-
-
-def repository_of(entity: dict[str, Any], host: RepoHost) -> str:
-    """The repo host's repository holding the entity's docs, or `BuildFailed` saying why there is none."""
-    annotations = (entity.get("metadata") or {}).get("annotations") or {}
-    ref = str(annotations.get(TECHDOCS_REF) or "")
-    if ref.rstrip("/") not in ("dir:.", "dir:"):
-        raise BuildFailed(f"{TECHDOCS_REF} {ref[:100]!r} is not supported: Roadbed builds docs kept beside the entity (dir:.)")
-    name = str((entity.get("metadata") or {}).get("name", ""))
-    location = str(annotations.get(SOURCE_LOCATION) or "").removeprefix("url:").split("#", 1)[0].rstrip("/")
-    if name not in host.list_repositories() or location != host.repository_url(name).rstrip("/"):
-        raise BuildFailed(f"{SOURCE_LOCATION} {location[:200]!r} is not the repository Roadbed keeps for {name!r}")
-    return name
-
-
-def head_commit(host: RepoHost, repository: str) -> str | None:
-    """The default branch's commit, for repositories on this machine (other hosts: None)."""
-    root = getattr(host, "root", None)
-    if root is None:
-        return None
-    from dulwich.repo import Repo
-
-    try:
-        with Repo(str(Path(root) / f"{repository}.git")) as repo:
-            head = repo.refs.read_ref(b"refs/heads/main")
-    except Exception:  # noqa: BLE001 - the commit is information, not a reason to fail a build
-        return None
-    return head.decode() if head else None
 
 
 class BuildQueue:
@@ -124,18 +86,38 @@ class BuildQueue:
 
 
 class TechDocs:
+    """Builds on request: `request` rebuilds now whatever the repository holds (the build API); `follow` rebuilds
+    only when the repository's head moved past the commit last tried (pushes and refresh passes), so the same commit
+    is built once however often it is announced, and announcements arriving while a build waits make no more builds."""
+
     def __init__(self, database: Database, host: RepoHost, home: Path, limits: Limits | None = None, workers: int = BUILD_WORKERS) -> None:
         self.database = database
         self.host = host
         self.home = home
         self.limits = limits or Limits()
-        self.queue = BuildQueue(self.build_now, workers)
+        self.queue = BuildQueue(self._run_queued, workers)
+        self._forced: set[DocsKey] = set()
+        self._forced_lock = threading.Lock()
 
     def site_dir(self, key: DocsKey) -> Path:
         return key.site_dir(self.home)
 
     def request(self, key: DocsKey) -> None:
         """Queue a build (returns at once). The entity must exist; the build's outcome lands in `status`."""
+        with self._forced_lock:
+            self._forced.add(key)
+        self._enqueue(key)
+
+    def follow(self, key: DocsKey, head: str) -> bool:
+        """Queue a build if `head` (the repository's head, or a pushed commit) still needs one; True when queued."""
+        with self.database.transaction() as session:
+            attempt = store.attempts(session, [key.ref]).get(key.ref)
+        if attempt is not None and not attempt.needs_build(head, datetime.now(UTC)):
+            return False
+        self._enqueue(key)
+        return True
+
+    def _enqueue(self, key: DocsKey) -> None:
         with self.database.transaction() as session:
             store.mark(session, key, "queued", datetime.now(UTC))
         self.queue.submit(key)
@@ -153,15 +135,42 @@ class TechDocs:
                 log.exception("could not queue a TechDocs build")
         return queued
 
+    def _run_queued(self, key: DocsKey) -> None:
+        with self._forced_lock:
+            forced = key in self._forced
+            self._forced.discard(key)
+        if forced or not self._unchanged(key):
+            self.build_now(key)
+
+    def _unchanged(self, key: DocsKey) -> bool:
+        """Whether the repository's head is the commit last tried (then the state returns to that outcome). Anything
+        going wrong here is left to the build, which records it."""
+        try:
+            with self.database.transaction() as session:
+                name = str((catalog.get_entity(session, key.kind, key.namespace, key.name).body.get("metadata") or {}).get("name", ""))
+                attempt = store.attempts(session, [key.ref]).get(key.ref)
+            head = head_commit(self.host, name) if attempt is not None and attempt.attempted_commit else None
+            if head is None or attempt is None or head != attempt.attempted_commit:
+                return False
+            with self.database.transaction() as session:
+                store.settle_unchanged(session, key)
+        except Exception:  # noqa: BLE001 - the build will meet (and record) the same problem
+            return False
+        log.info("TechDocs of %s: %s was tried already, not rebuilt", key.ref, head)
+        return True
+
     def build_now(self, key: DocsKey) -> BuiltSite | None:
         """Build in this thread and record the outcome; None when the build failed (see `status(key)["error"]`)."""
         with self.database.transaction() as session:
             store.mark(session, key, "building", datetime.now(UTC))
+        commit: str | None = None
         try:
             with self.database.transaction() as session:
                 entity = catalog.get_entity(session, key.kind, key.namespace, key.name).body
             repository = repository_of(entity, self.host)
-            commit = head_commit(self.host, repository)
+            commit = head_commit(self.host, repository)  # before the checkout: see source.head_commit
+            with self.database.transaction() as session:
+                store.mark_building(session, key, commit)
             built = build_site(self.host, repository, key.name, self.site_dir(key), self.limits)
         except Exception as exc:  # noqa: BLE001 - whatever went wrong is the build's error, never the caller's
             if isinstance(exc, NotFound):
@@ -173,11 +182,11 @@ class TechDocs:
                 log.error("TechDocs build of %s failed", key.ref, exc_info=exc)
             log.warning("TechDocs build of %s failed: %s", key.ref, message)
             with self.database.transaction() as session:
-                store.record_failure(session, key, message)
+                store.record_failure(session, key, message, commit)
             return None
         with self.database.transaction() as session:
             store.record_success(session, key, commit=commit, site_name=built.site_name, pages=built.pages, seconds=built.seconds, now=datetime.now(UTC))
-        log.info("TechDocs of %s built: %d pages in %.1f s", key.ref, len(built.pages), built.seconds)
+        log.info("TechDocs of %s built from %s: %d pages in %.1f s", key.ref, commit, len(built.pages), built.seconds)
         return built
 
     def status(self, key: DocsKey) -> dict[str, Any] | None:
