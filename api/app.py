@@ -25,6 +25,7 @@ from roadbed.api.routers import (
     reports,
     search,
     services,
+    techdocs,
     tokens,
     webhooks,
 )
@@ -44,7 +45,10 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         registry = GoldenPathRegistry(settings.golden_path_dirs)
         validator = RequestValidator(registry, settings.terraform_modules_dir)
         app.state.roadbed = ApiState(settings, db, registry, validator, planner=runner_for(settings))
+        docs_refresher = techdocs.start_refresher(app)  # the embedded repo host's docs follow its commits
         yield
+        if docs_refresher is not None:
+            docs_refresher.stop()
         if database is None:
             db.dispose()
 

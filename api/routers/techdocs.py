@@ -1,10 +1,15 @@
-"""`/v1/techdocs/{namespace}/{kind}/{name}/build`: rebuild an entity's TechDocs now (202), or read its last build."""
+"""`/v1/techdocs/{namespace}/{kind}/{name}/build`: rebuild an entity's TechDocs now (202), or read its last build.
+
+Also the app's TechDocs wiring: one TechDocs per app, the embedded host's refresh pass (started with the lifespan),
+and the GitHub webhook's docs hook."""
 
 from __future__ import annotations
 
+import logging
+import threading
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from roadbed.api.deps import CurrentPrincipal, DbSession, require_team
@@ -12,26 +17,65 @@ from roadbed.api.errors import ApiError
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.auth import Principal, Role
 from roadbed.catalog.refs import InvalidRef, parse_ref
+from roadbed.settings import RepoHostTarget
 from roadbed.storage import catalog
+from roadbed.techdocs.push import docs_for_github_event
+from roadbed.techdocs.refresh import REFRESH_SECONDS, DocsRefresher
 from roadbed.techdocs.service import TechDocs, for_settings, has_docs
 from roadbed.techdocs.store import DocsKey
 
+log = logging.getLogger("roadbed.techdocs")
 router = APIRouter(prefix="/v1/techdocs", tags=["techdocs"], responses=ERROR_RESPONSES)
 
 
-def techdocs_of(request: Request) -> TechDocs:
-    """One TechDocs (and build pool) per app, made on first use."""
-    found = getattr(request.app.state, "techdocs", None)
+_making = threading.Lock()
+
+
+def techdocs_for(app: FastAPI) -> TechDocs:
+    """One TechDocs (and build pool) per app, made on first use (under a lock: the sync endpoints and the webhook
+    run in worker threads, where two first requests at once could each make one)."""
+    found = getattr(app.state, "techdocs", None)
     if found is None:
-        state = request.app.state.roadbed
-        found = request.app.state.techdocs = for_settings(state.settings, state.database)
+        with _making:
+            found = getattr(app.state, "techdocs", None)
+            if found is None:
+                state = app.state.roadbed
+                found = app.state.techdocs = for_settings(state.settings, state.database)
     return found
 
 
+def techdocs_of(request: Request) -> TechDocs:
+    return techdocs_for(request.app)
+
+
 async def _techdocs(request: Request) -> TechDocs:
-    """`techdocs_of` on the event loop: the sync endpoints run in worker threads, where two first requests at once
-    could each make a TechDocs (and a build pool)."""
     return techdocs_of(request)
+
+
+def start_refresher(app: FastAPI, interval: float = REFRESH_SECONDS) -> DocsRefresher | None:
+    """For the lifespan: the embedded repo host sends no webhooks, so its repositories are polled; GitHub's pushes
+    arrive at `/v1/webhooks/github` instead (None: nothing to stop)."""
+    if app.state.roadbed.settings.repo_host is RepoHostTarget.GITHUB:
+        return None
+    refresher = DocsRefresher(techdocs_for(app), interval)
+    refresher.start()
+    return refresher
+
+
+def docs_for_github_delivery(app: FastAPI, event: str | None, payload: Any, principal: Principal | None) -> list[str]:
+    """The webhook's docs hook: a push to a repository's default branch queues its entities' docs rebuild. A sender
+    trusted by signature (`principal` None) may announce any repository; a token's holder only its teams' entities,
+    as for the build endpoint (403, nothing queued)."""
+    if event != "push":
+        return []
+    authorize = None if principal is None else (lambda owner: authorize_build(principal, owner))
+    try:
+        return docs_for_github_event(techdocs_for(app), event, payload, authorize)
+    except ApiError:
+        raise
+    except Exception:  # noqa: BLE001 - docs never fail a delivery (say, an API process without a repo host token)
+        log.exception("could not queue TechDocs rebuilds for a GitHub push")
+        return []
 
 
 def authorize_build(principal: Principal, owner: str | None) -> None:

@@ -9,7 +9,8 @@ signs nothing (configure `http_config.authorization` with a Roadbed token) — a
 Every delivery is validated whole before anything is stored (422 naming the offending fields, nothing
 written); re-deliveries and replays change nothing (each event's identity is unique, see
 `roadbed.storage.events`). Events a webhook is not about (a GitHub `push`, a PagerDuty
-`incident.acknowledged`, a `pending` deployment status) are acknowledged with 200 and listed as ignored.
+`incident.acknowledged`, a `pending` deployment status) are acknowledged with 200 and listed as ignored. A GitHub
+`push` to a default branch also queues the TechDocs rebuild of the entities kept in that repository (`docs`).
 Payload formats: `roadbed.metrics.sources`.
 
 Signatures are hex digests; a header carrying anything beyond printable ASCII cannot be one and is
@@ -33,6 +34,7 @@ from roadbed.api.deps import State, require_service_owner
 from roadbed.api.errors import ApiError
 from roadbed.api.responses import WebhookResult
 from roadbed.api.routers.events import deployment_view, incident_view, require_writer
+from roadbed.api.routers.techdocs import docs_for_github_delivery
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.api.state import ApiState
 from roadbed.auth import Principal, authenticate
@@ -164,8 +166,11 @@ def _store(session: Session, source: str, translation: sources.Translation, prin
 
 @router.post("/github", response_model=WebhookResult, summary="GitHub deployment_status webhook")
 def github(request: Request, body: Delivery, principal: GithubSender, session: GithubSession) -> dict[str, Any]:
-    translation = sources.github_translation(request.headers.get("X-GitHub-Event"), _json(body))
-    return _store(session, "github", translation, principal)
+    event, payload = request.headers.get("X-GitHub-Event"), _json(body)
+    result = _store(session, "github", sources.github_translation(event, payload), principal)
+    if event == "push":  # docs follow their repository: `docs` lists the entities whose rebuild the push queued
+        result["docs"] = docs_for_github_delivery(request.app, event, payload, principal)
+    return result
 
 
 @router.post("/alertmanager", response_model=WebhookResult, summary="Prometheus Alertmanager webhook (payload version 4)")
