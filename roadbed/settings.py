@@ -58,6 +58,16 @@ class Settings(BaseSettings):
     temporal_port: int = Field(default=7233, ge=1, le=65535)
     temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
     task_queue: str = "roadbed"
+    # Task queues by resource profile (docs/operations.md): the general queue carries the workflows and the fast steps,
+    # the Terraform queue the steps that run Terraform, on workers sized for it.
+    terraform_task_queue: str | None = Field(default=None, min_length=1, description="unset = <task_queue>-terraform (roadbed-terraform)")
+    worker_max_concurrent_activities: int = Field(default=32, ge=1, le=1024, description="general queue: steps at once per worker")
+    terraform_max_concurrent_activities: int | None = Field(
+        default=None, ge=1, le=256, description="Terraform queue: applies at once per worker; unset = the number of cores (a burst queues)"
+    )
+    terraform_graceful_shutdown_seconds: float = Field(
+        default=60.0, ge=0, le=3600, description="on SIGTERM a Terraform worker lets running applies finish this long before cancelling them"
+    )
 
     # -- golden paths and failure rehearsal
     golden_paths_dirs: str = ""
@@ -148,6 +158,14 @@ class Settings(BaseSettings):
     @property
     def resolved_temporal_address(self) -> str:
         return self.temporal_address or f"127.0.0.1:{self.temporal_port}"
+
+    @property
+    def resolved_terraform_task_queue(self) -> str:
+        return self.terraform_task_queue or f"{self.task_queue}-terraform"
+
+    @property
+    def resolved_terraform_max_concurrent_activities(self) -> int:
+        return self.terraform_max_concurrent_activities or os.cpu_count() or 1
 
     @property
     def resolved_api_url(self) -> str:

@@ -43,6 +43,7 @@ class EnvironmentSubmitter:
         self.client = client
         self.validator = validator
         self.task_queue = settings.task_queue
+        self.terraform_task_queue = settings.resolved_terraform_task_queue  # carried in the input: workflows/queues.py
         self.approval_environments = {e.strip() for e in settings.approval_environments.split(",") if e.strip()}
         self.approval_timeout = timedelta(hours=settings.approval_timeout_hours)
         self.secrets = SecretBox(secret_key_file(settings.home))  # sensitive settings are stored sealed
@@ -65,6 +66,7 @@ class EnvironmentSubmitter:
             requested_at=datetime.now(UTC),
             requires_approval=request.environment in self.approval_environments,
             approval_timeout=self.approval_timeout,
+            terraform_task_queue=self.terraform_task_queue,
         )
         try:
             row = await asyncio.to_thread(self._insert, accepted)

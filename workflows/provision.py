@@ -38,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from roadbed.domain.workflow_names import PROVISION_WORKFLOW
     from roadbed.workflows.policies import STEP_POLICIES
+    from roadbed.workflows.queues import queue_options
     from roadbed.workflows.saga import Saga, error_info, record_audit, record_status
 
 WORKFLOW_NAME = PROVISION_WORKFLOW
@@ -175,7 +176,8 @@ class ProvisionEnvironmentWorkflow:
         step = self._step(name)
         step.status = StepStatus.RUNNING
         step.started_at = workflow.now()
-        result = await self._through_cancel(workflow.start_activity(STEP_ACTIVITIES[name], data, result_type=StepResult, **policy.activity_options()))
+        options = policy.activity_options() | queue_options(name, data.provision)  # Terraform steps on their own queue
+        result = await self._through_cancel(workflow.start_activity(STEP_ACTIVITIES[name], data, result_type=StepResult, **options))
         step.status = StepStatus.SUCCEEDED
         step.attempts = result.attempt
         step.finished_at = workflow.now()

@@ -32,6 +32,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from roadbed.domain.models import CompensationRetry, EnvironmentStatus, ErrorInfo, StepName
     from roadbed.workflows.policies import COMPENSATION_POLICIES, RECORD_POLICY
+    from roadbed.workflows.queues import queue_options
 
 T = TypeVar("T")
 AUDIT_PATCH = "audit-operator-actions-from-workflow"
@@ -113,7 +114,7 @@ class Saga:
             try:
                 _result, cancelled = await shielded(
                     lambda step=step, policy=policy: workflow.execute_activity(
-                        COMPENSATION_ACTIVITIES[step], data, result_type=StepResult, **policy.activity_options()
+                        COMPENSATION_ACTIVITIES[step], data, result_type=StepResult, **policy.activity_options(), **queue_options(step, data.provision)
                     )
                 )
                 self.cancel_requested |= cancelled

@@ -6,7 +6,8 @@ import contextlib
 import importlib
 import logging
 import sys
-from typing import TYPE_CHECKING, Any
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -184,14 +185,40 @@ def server() -> None:
         raise fail(f"the Temporal dev server exited with code {code}")
 
 
+class Queue(StrEnum):
+    """`roadbed worker --queue`: a role, named by its queue's default name (roadbed.worker.WorkerQueue; kept here so
+    `--help` stays cheap). ROADBED_TASK_QUEUE / ROADBED_TERRAFORM_TASK_QUEUE rename the queues themselves."""
+
+    GENERAL = "roadbed"
+    TERRAFORM = "roadbed-terraform"
+
+
 @app.command()
-def worker() -> None:
-    """Run one worker against the configured Temporal cluster (run several for more throughput)."""
+def worker(
+    queue: Annotated[
+        Queue | None,
+        typer.Option("--queue", help="Poll only this queue: roadbed (workflows, fast steps) or roadbed-terraform (Terraform steps); default both"),
+    ] = None,
+    max_concurrent_activities: Annotated[
+        int | None,
+        typer.Option("--max-concurrent-activities", min=1, max=1024, help="Steps this worker runs at once on its --queue (default: the queue's setting)"),
+    ] = None,
+) -> None:
+    """Run one worker against the configured Temporal cluster (run several for more throughput).
+
+    Without --queue it polls both queues; a Terraform worker (--queue roadbed-terraform) runs only the Terraform
+    steps, capped at one apply per core by default. SIGTERM drains it: running steps finish first.
+    """
+    if max_concurrent_activities is not None and queue is None:
+        raise fail("--max-concurrent-activities needs --queue: each queue has its own cap (ROADBED_WORKER_MAX_CONCURRENT_ACTIVITIES, ROADBED_TERRAFORM_MAX_CONCURRENT_ACTIVITIES)", code=2)
+    from roadbed.worker import BOTH_QUEUES, WorkerQueue
+
+    queues = frozenset({WorkerQueue(queue.value)}) if queue is not None else BOTH_QUEUES
     settings = _settings()
     _configure_logging()
     database = _database(settings)
     try:
-        asyncio.run(serve(settings, database, run_worker=True, run_api=False))
+        asyncio.run(serve(settings, database, run_worker=True, run_api=False, queues=queues, max_concurrent_activities=max_concurrent_activities))
     except (StartupError, RoadbedError) as exc:
         raise fail(str(exc)) from exc
     finally:

@@ -15,14 +15,13 @@ import subprocess
 from collections.abc import Awaitable, Callable, Iterator
 
 import uvicorn
-from temporalio.worker import Worker
 
 from roadbed.api.app import create_app
 from roadbed.settings import Settings
 from roadbed.startup import StartupError, bind_api_socket
 from roadbed.storage.database import Database
 from roadbed.temporal import connect_temporal, ensure_search_attributes
-from roadbed.worker import activity_executor, build_ports, build_worker
+from roadbed.worker import BOTH_QUEUES, GENERAL_GRACEFUL_SHUTDOWN_SECONDS, WorkerQueue, Workers, build_ports, build_worker, executor_for
 
 log = logging.getLogger("roadbed")
 
@@ -64,9 +63,10 @@ async def supervise(
     stop: asyncio.Event,
     shutdown: Callable[[], Awaitable[None]],
     watchers: frozenset[str] = frozenset(),
+    shutdown_seconds: float = SHUTDOWN_SECONDS,
 ) -> None:
     """Run every part until `stop` is set or one part ends; then cancel the `watchers` (parts that only watch
-    something, like the dev server), `shutdown` the rest, cancel what is still running after SHUTDOWN_SECONDS,
+    something, like the dev server), `shutdown` the rest, cancel what is still running after `shutdown_seconds`,
     and raise the StartupError of the part that ended (if one did)."""
     tasks = [asyncio.create_task(_part(name, work), name=name) for name, work in parts.items()]
     stopper = asyncio.create_task(stop.wait(), name="stop")
@@ -79,7 +79,7 @@ async def supervise(
             if task.get_name() in watchers:
                 task.cancel()
         await shutdown()
-        _, pending = await asyncio.wait(tasks, timeout=SHUTDOWN_SECONDS) if tasks else (set(), set())
+        _, pending = await asyncio.wait(tasks, timeout=shutdown_seconds) if tasks else (set(), set())
         for task in pending:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -95,6 +95,19 @@ async def watch_process(process: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"exited with code {process.returncode}")
 
 
+def drain_seconds(settings: Settings, queues: frozenset[WorkerQueue], run_worker: bool) -> float:
+    """How long a shutdown may take before what still runs is cancelled: past the workers' graceful timeouts."""
+    if not run_worker:
+        return SHUTDOWN_SECONDS
+    graceful = settings.terraform_graceful_shutdown_seconds if WorkerQueue.TERRAFORM in queues else GENERAL_GRACEFUL_SHUTDOWN_SECONDS
+    return max(SHUTDOWN_SECONDS, graceful + 10.0)
+
+
+def _queue_names(settings: Settings, queues: frozenset[WorkerQueue]) -> list[str]:
+    names = {WorkerQueue.GENERAL: settings.task_queue, WorkerQueue.TERRAFORM: settings.resolved_terraform_task_queue}
+    return [f"{names[q]} ({q.value} role)" if names[q] != q.value else names[q] for q in WorkerQueue if q in queues]
+
+
 def _one_line(exc: BaseException) -> str:
     return str(exc).splitlines()[0] if str(exc).strip() else type(exc).__name__
 
@@ -107,15 +120,20 @@ async def serve(
     run_api: bool,
     api_socket: socket.socket | None = None,
     dev_server: subprocess.Popen[bytes] | None = None,
+    queues: frozenset[WorkerQueue] = BOTH_QUEUES,
+    max_concurrent_activities: int | None = None,
 ) -> None:
     """Run the worker and/or the API until SIGINT/SIGTERM, then shut both down cleanly.
 
+    The worker polls `queues` (both by default: the general and the Terraform queue, each with its own cap). On a
+    signal it drains: no new tasks, running steps finish within their queue's graceful timeout (a Terraform apply
+    gets `terraform_graceful_shutdown_seconds`), so a step is neither cut short nor retried elsewhere.
     Raises StartupError if a part cannot start or stops on its own (the others are shut down first). With
     `dev_server`, that process exiting counts as a part stopping.
     """
     stop = _stop_event()
     parts: dict[str, Callable[[], Awaitable[object]]] = {}
-    worker: Worker | None = None
+    worker: Workers | None = None
     executor = None
     server: _QuietServer | None = None
 
@@ -134,16 +152,17 @@ async def serve(
                 await ensure_search_attributes(client, settings.temporal_namespace)
             except Exception as exc:  # noqa: BLE001 - one line: which part and why
                 raise StartupError(f"cannot start the worker: {_one_line(exc)}") from exc
-            executor = activity_executor()
-            worker = build_worker(client, settings, build_ports(settings, database), executor)
+            executor = executor_for(settings, queues, max_concurrent_activities)
+            worker = build_worker(client, settings, build_ports(settings, database), executor, queues, max_concurrent_activities)
             parts["worker"] = worker.run
+            log.info("worker polling %s", ", ".join(_queue_names(settings, queues)))
         if run_api:
             server = _QuietServer(uvicorn.Config(create_app(settings, database), log_level="warning", lifespan="on"))
             sockets = [api_socket]
             parts["API"] = lambda: server.serve(sockets=sockets)
         if dev_server is not None:
             parts[DEV_SERVER_PART] = lambda: watch_process(dev_server)
-        await supervise(parts, stop, shutdown, watchers=frozenset({DEV_SERVER_PART}))
+        await supervise(parts, stop, shutdown, watchers=frozenset({DEV_SERVER_PART}), shutdown_seconds=drain_seconds(settings, queues, run_worker))
     finally:
         if executor is not None:
             executor.shutdown(wait=False, cancel_futures=True)

@@ -150,6 +150,9 @@ class ProvisionInput(Frozen):
     requested_at: datetime
     requires_approval: bool = False
     approval_timeout: timedelta = timedelta(hours=72)
+    # The queue the Terraform steps run on (settings' `resolved_terraform_task_queue` at acceptance). None, as in runs
+    # accepted before the queues were split: `<the workflow's task queue>-terraform` (workflows.queues).
+    terraform_task_queue: str | None = None
 
 
 class Approval(Frozen):
