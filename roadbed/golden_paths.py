@@ -21,7 +21,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from roadbed.domain.errors import NotFound
 from roadbed.domain.specs import KubernetesDefaults, SloTarget, TemplateStep
 
-SUPPORTED_ACTIONS = re.compile(r"^(fetch:template|fetch:plain|fetch:plain:file|publish:.+|catalog:register|catalog:write|debug:log)$")
+SUPPORTED_ACTIONS = frozenset({"fetch:template", "fetch:plain", "fetch:plain:file", "catalog:register", "catalog:write", "debug:log"})
+"""The Backstage actions Roadbed runs (README.md's compatibility table lists them; tests/unit/test_readme_compat.py
+checks the two agree). Every `publish:*` action is also supported: Roadbed's repository step publishes instead."""
+SUPPORTED_ACTION_PREFIXES = ("publish:",)
+
+
+def action_supported(action: str) -> bool:
+    """Whether Roadbed can run a step with this action; a template with any other is listed invalid."""
+    return action in SUPPORTED_ACTIONS or any(action.startswith(prefix) and len(action) > len(prefix) for prefix in SUPPORTED_ACTION_PREFIXES)
+
+
 ROADBED_SUPPLIED_PARAMETERS = ("name", "owner", "environment", "repoUrl")
 REPO_HOST_NAME = "localhost"
 
@@ -303,10 +313,12 @@ def _load(source: Path, fallback_name: str, root: Path | None = None) -> GoldenP
             error = exc.errors()[0]
             field = ".".join(str(part) for part in error["loc"]) or "step"
             raise TemplateError(f"spec.steps[{index}]: {field}: {error['msg']}") from exc
-    unsupported = sorted({step.action for step in steps if not SUPPORTED_ACTIONS.match(step.action)})
+    unsupported = sorted({step.action for step in steps if not action_supported(step.action)})
     for step in steps:
-        if not SUPPORTED_ACTIONS.match(step.action):
+        if not action_supported(step.action):
             problems.append(f"unsupported action {step.action!r} in step {step.id or step.name!r}")
+        if "each" in (step.model_extra or {}):
+            problems.append(f"step {step.id or step.name or step.action!r} loops with each:, which Roadbed does not support")
     if not any(step.action.startswith("fetch:") for step in steps):
         problems.append("no fetch:template or fetch:plain step")
     problems += skeleton_url_problems(steps, directory, root or directory)

@@ -191,3 +191,11 @@ def test_modes_are_not_lost_through_a_shared_skeleton(repository: Path) -> None:
     write_template(repository / "a" / "b" / "template.yaml", "modes", [fetch("../../skeletons/service")])
     files = render_repository(GoldenPathRegistry([repository]).get("modes"), PARAMETERS)
     assert files.executable == {"tool.sh"}
+
+
+def test_a_step_that_loops_with_each_is_listed_invalid(repository: Path) -> None:
+    looped = fetch("../skeletons/service") | {"each": "${{ parameters.services }}"}
+    write_template(repository / "looped" / "template.yaml", "looped", [looped])
+    golden_path = GoldenPathRegistry([repository]).get("looped")
+    assert golden_path.problems == ["step 'fetch' loops with each:, which Roadbed does not support"]
+    assert golden_path.unsupported_actions == []
