@@ -32,10 +32,13 @@ State = Annotated[ApiState, Depends(get_state)]
 async def get_principal(request: Request, state: State, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]) -> Principal:
     if credentials is None or not credentials.credentials:
         raise ApiError(401, "unauthorized", "missing bearer token")
-    principal = await asyncio.to_thread(authenticate, state.database, credentials.credentials)
+    principal = await asyncio.to_thread(authenticate, state.database, credentials.credentials, deploy_tokens=True)
     if principal is None:
         raise ApiError(401, "unauthorized", "invalid or revoked token")
     request.state.principal = principal  # for the audit trail
+    route = getattr(request.scope.get("route"), "path", request.url.path)
+    if not principal.may_call(request.method, route, request.path_params):  # a deployer token: its one deploy call only
+        raise ApiError(403, "forbidden", f"token {principal.token_id} ({principal.role}) may only deploy service {principal.service!r}")
     return principal
 
 

@@ -9,7 +9,8 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from roadbed.api.deps import CurrentPrincipal, State, require_team
+from roadbed.api.deps import CurrentPrincipal, State
+from roadbed.api.errors import ApiError
 from roadbed.api.responses import DeploymentStarted, DeploymentState
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.deployments import Deployments
@@ -36,7 +37,8 @@ async def _deployments(state: Any) -> Deployments:
 async def create_deployment(service: str, body: DeploymentRequest, state: State, principal: CurrentPrincipal) -> JSONResponse:
     deployments = await _deployments(state)
     row = await deployments.target(service, body.environment)
-    require_team(principal, row.team)
+    if not principal.can_deploy(service, row.team):  # the owning team, an admin, or this service's own deployer token
+        raise ApiError(403, "forbidden", f"token {principal.token_id} ({principal.role}) may not deploy {service!r}")
     deployment_id = await deployments.start(row, body.version, body.commit_sha, body.commit_time, body.id)
     view = {"id": deployment_id, "service": service, "environment": body.environment, "version": body.version, "status": "RUNNING"}
     return JSONResponse(status_code=202, content=view, headers={"Location": f"/v1/services/{service}/deployments/{deployment_id}?environment={body.environment}"})

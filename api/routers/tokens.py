@@ -18,7 +18,7 @@ from roadbed.api.errors import ApiError
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.auth import Principal, Role
 from roadbed.domain.naming import DNS_LABEL_MAX
-from roadbed.storage import tokens
+from roadbed.storage import services, tokens
 from roadbed.storage.tables import ApiTokenRow
 
 router = APIRouter(prefix="/v1/tokens", tags=["tokens"], responses=ERROR_RESPONSES)
@@ -38,16 +38,21 @@ Admin = Annotated[Principal, Depends(require_admin)]
 class TokenBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    role: Role = Field(description="developer (acts for its teams), platform-admin or viewer")
+    role: Role = Field(description="developer (acts for its teams), platform-admin, viewer or deployer (deploys its one service)")
     teams: list[Annotated[str, Field(min_length=1, max_length=DNS_LABEL_MAX, pattern=TEAM_PATTERN)]] = Field(
         default_factory=list, max_length=100, description="the teams a developer token acts for (at least one for a developer)"
     )
     description: str | None = Field(default=None, max_length=200)
+    service: str | None = Field(default=None, min_length=1, max_length=DNS_LABEL_MAX, pattern=TEAM_PATTERN, description="a deployer token's one service")
 
     @model_validator(mode="after")
     def _developer_has_a_team(self) -> TokenBody:
         if self.role is Role.DEVELOPER and not self.teams:
             raise ValueError("a developer token needs at least one team")
+        if (self.role is Role.DEPLOYER) != (self.service is not None):
+            raise ValueError("a deployer token needs its service, and only a deployer token has one")
+        if self.role is Role.DEPLOYER and self.teams:
+            raise ValueError("a deployer token acts for no team: give its service only")
         return self
 
 
@@ -58,10 +63,14 @@ class TokenView(BaseModel):
     description: str | None
     created_at: datetime
     revoked_at: datetime | None
+    service: str | None = None
 
     @classmethod
     def of(cls, row: ApiTokenRow) -> TokenView:
-        return cls(id=row.id, role=row.role, teams=list(row.teams), description=row.description, created_at=row.created_at, revoked_at=row.revoked_at)
+        return cls(
+            id=row.id, role=row.role, teams=list(row.teams), description=row.description, created_at=row.created_at, revoked_at=row.revoked_at,
+            service=row.service,
+        )
 
 
 class CreatedToken(TokenView):
@@ -70,7 +79,9 @@ class CreatedToken(TokenView):
 
 @router.post("", status_code=201, response_model=CreatedToken, summary="Create a token (platform-admin); the answer is the only time it is shown")
 def create_token(body: TokenBody, _admin: Admin, session: DbSession) -> CreatedToken:
-    row, token = tokens.create_token(session, body.role.value, body.teams, datetime.now(UTC), body.description)
+    if body.service is not None and services.get_service(session, body.service) is None:
+        raise ApiError(422, "unknown_service", f"no service {body.service!r}: a deployer token is for a service Roadbed provisioned")
+    row, token = tokens.create_token(session, body.role.value, body.teams, datetime.now(UTC), body.description, service=body.service)
     return CreatedToken(**TokenView.of(row).model_dump(), token=token)
 
 

@@ -43,11 +43,13 @@ class EnvironmentStatus(StrEnum):
 
 
 class Role(StrEnum):
-    """What a token may do: developers act for their teams, platform-admins for all, viewers only read."""
+    """What a token may do: developers act for their teams, platform-admins for all, viewers only read, and a deployer
+    (a generated pipeline's token) only deploys its one service."""
 
     DEVELOPER = "developer"
     PLATFORM_ADMIN = "platform-admin"
     VIEWER = "viewer"
+    DEPLOYER = "deployer"
 
 
 class DeploymentStatus(StrEnum):

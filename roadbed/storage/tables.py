@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, Index, Integer, String, Text, TypeDecorator, UniqueConstraint, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -126,9 +126,13 @@ class ApiTokenRow(Base):
     description: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    service: Mapped[str | None] = mapped_column(String(63), index=True)  # a deployer token's one service (migration 0014)
+    sealed_token: Mapped[str | None] = mapped_column(Text)  # a pipeline's deployer token, sealed (roadbed.sealing) to set it again
 
 
 Index("ix_environments_finished", EnvironmentRow.status, EnvironmentRow.finished_at)
+_LIVE_PIPELINE_TOKEN = text("role = 'deployer' AND sealed_token IS NOT NULL AND revoked_at IS NULL")
+Index("uq_api_tokens_live_pipeline_token", ApiTokenRow.service, unique=True, sqlite_where=_LIVE_PIPELINE_TOKEN, postgresql_where=_LIVE_PIPELINE_TOKEN)
 
 
 class DeploymentRow(Base):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
+from roadbed.storage import tokens
 from roadbed.storage.database import Database
 from tests.api.conftest import make_token
 
@@ -45,6 +47,29 @@ async def test_viewers_cannot_mutate_anything(api: httpx.AsyncClient, database: 
         response = await api.request(method, concrete(path), headers=viewer, json={"team": "payments", "environment": "dev"})
         assert response.status_code in {403, 404, 422}, f"{method} {path} let a viewer through: {response.status_code}"
         assert response.status_code != 202
+
+
+async def test_a_deployer_token_reaches_only_its_services_deploy_call(api: httpx.AsyncClient, database: Database) -> None:
+    """Every operation but `POST /v1/services/{service}/deployments` for its own service is 403 (the gate answers
+    before the handler); its own deploy call passes the gate (here 404: service `x` has no environment)."""
+    with database.transaction() as session:
+        _row, token = tokens.create_token(session, "deployer", [], datetime.now(UTC), service="x")
+    deployer = {"Authorization": f"Bearer {token}"}
+    deploy = ("POST", "/v1/services/{service}/deployments")
+    ops = await operations(api)
+    assert deploy in ops
+    for method, path in ops:
+        if (method, path) in PUBLIC or SIGNED.match(path):
+            continue
+        response = await api.request(method, concrete(path), headers=deployer, json={"environment": "dev", "version": "1", "commit_sha": "abcdef1"})
+        if (method, path) == deploy:
+            assert response.status_code == 404, response.text
+        else:
+            assert response.status_code == 403, f"{method} {path} let a deployer through: {response.status_code}"
+    other = await api.post("/v1/services/y/deployments", headers=deployer, json={"environment": "dev", "version": "1", "commit_sha": "abcdef1"})
+    assert other.status_code == 403
+    for path in ("/v1/webhooks/github", "/v1/webhooks/alertmanager"):  # webhooks take no deploy token at all
+        assert (await api.post(path, headers=deployer, json={})).status_code == 401
 
 
 async def test_oversized_bodies_are_413_everywhere(api: httpx.AsyncClient) -> None:
