@@ -24,6 +24,10 @@ Served, strictly (status codes and messages shaped like GitHub's):
   content, like GitHub), `PUT /repos/{o}/{r}/contents/{path}` (creates the branch in an empty repository);
 - `GET /repos/{o}/{r}/branches/{b}`, `GET/PUT /repos/{o}/{r}/branches/{b}/protection` (all four required
   keys must be present);
+- Actions configuration: `GET actions/secrets/public-key`, `PUT/GET actions/secrets/{name}` (the value must be a
+  libsodium sealed box for the current `key_id`, else 422; never answered back), `POST actions/variables` (409 when
+  it exists), `GET/PATCH actions/variables/{name}`; `variables(org, name)` and `secret(org, name, secret)` (decrypted
+  with the fake's private key) let a test check what arrived;
 - authentication (401 "Requires authentication" / "Bad credentials"), a User-Agent is required (403),
   rate-limit headers on every answer;
 - an `/api/v3` prefix too (GitHub Enterprise Server base URLs); URLs in answers use the caller's prefix.
@@ -62,6 +66,8 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 from dulwich.index import commit_tree
 from dulwich.objects import Blob, Commit, Tree
 from dulwich.repo import Repo
+from nacl.exceptions import CryptoError
+from nacl.public import PrivateKey, SealedBox
 
 JSON = dict[str, Any]
 GHE_PREFIX = "/api/v3"
@@ -112,6 +118,8 @@ class FakeRepository:
     topics: list[str] = field(default_factory=list)
     protection: dict[str, JSON] = field(default_factory=dict)
     created_at: str = ""
+    variables: dict[str, JSON] = field(default_factory=dict)  # Actions variables: name -> {name, value, created_at, updated_at}
+    secrets: dict[str, JSON] = field(default_factory=dict)  # Actions secrets as sent: name -> {encrypted_value, key_id, ...}
 
     def git(self) -> Repo:
         return Repo(str(self.path))
@@ -165,6 +173,7 @@ class FakeGitHub:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.rate_remaining = 5000
+        self.actions_key = PrivateKey.generate()  # the repositories' Actions public key pair (one for all, as a test needs)
 
     # -- lifecycle
     def start(self) -> FakeGitHub:
@@ -295,6 +304,17 @@ class FakeGitHub:
 
     def writes(self) -> list[Request]:
         return [r for r in self.requests if r.method != "GET"]
+
+    def variables(self, org: str, name: str) -> dict[str, str]:
+        """The repository's Actions variables, name -> value."""
+        with self._lock:
+            return {key: item["value"] for key, item in self._find(org, name).variables.items()}
+
+    def secret(self, org: str, name: str, secret: str) -> str | None:
+        """An Actions secret's value, opened with the fake's private key (None when it was never set)."""
+        with self._lock:
+            stored = self._find(org, name).secrets.get(secret)
+        return None if stored is None else SealedBox(self.actions_key).decrypt(base64.b64decode(stored["encrypted_value"])).decode()
 
     # -- state helpers (called with the lock held)
     def _find(self, org: str, name: str) -> FakeRepository:
@@ -1237,6 +1257,83 @@ def _remove_protection(ctx: _Context, org: str, name: str, branch: str) -> tuple
     return 204, None
 
 
+# -- Actions variables and secrets (what a generated pipeline reads)
+ACTIONS_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+
+
+def _actions_name(value: Any) -> str:
+    if not isinstance(value, str) or not ACTIONS_NAME_RE.match(value) or value.upper().startswith("GITHUB_"):
+        raise unprocessable("Invalid name", [{"resource": "Variable", "code": "invalid", "field": "name"}])
+    return value.upper()  # GitHub keeps Actions names upper-case
+
+
+def _key_id(fake: FakeGitHub) -> str:
+    return str(int.from_bytes(bytes(fake.actions_key.public_key)[:6], "big"))
+
+
+def _public_key(ctx: _Context, org: str, name: str) -> tuple[int, Any]:
+    _repo(ctx, org, name)
+    return 200, {"key_id": _key_id(ctx.fake), "key": base64.b64encode(bytes(ctx.fake.actions_key.public_key)).decode()}
+
+
+def _put_secret(ctx: _Context, org: str, name: str, secret: str) -> tuple[int, Any]:
+    repo = _writable(ctx, org, name)
+    secret = _actions_name(secret)
+    body = _require_object(ctx.body)
+    if body.get("key_id") != _key_id(ctx.fake) or not isinstance(body.get("encrypted_value"), str):
+        raise unprocessable("Bad request: key_id and encrypted_value (sealed with the current public key) are required")
+    try:
+        SealedBox(ctx.fake.actions_key).decrypt(base64.b64decode(body["encrypted_value"], validate=True))
+    except (CryptoError, ValueError):
+        raise unprocessable("Bad request: encrypted_value is not a sealed box for this repository's key") from None
+    existed = secret in repo.secrets
+    now = _now()
+    created = repo.secrets[secret]["created_at"] if existed else now
+    repo.secrets[secret] = {"encrypted_value": body["encrypted_value"], "key_id": body["key_id"], "created_at": created, "updated_at": now}
+    return (204 if existed else 201), (None if existed else {})
+
+
+def _get_secret(ctx: _Context, org: str, name: str, secret: str) -> tuple[int, Any]:
+    stored = _repo(ctx, org, name).secrets.get(secret.upper())
+    if stored is None:
+        raise not_found()
+    return 200, {"name": secret.upper(), "created_at": stored["created_at"], "updated_at": stored["updated_at"]}  # never the value
+
+
+def _create_variable(ctx: _Context, org: str, name: str) -> tuple[int, Any]:
+    repo = _writable(ctx, org, name)
+    body = _require_object(ctx.body)
+    key = _actions_name(body.get("name"))
+    if not isinstance(body.get("value"), str):
+        raise unprocessable("Invalid request: value is required")
+    if key in repo.variables:
+        raise ApiError(409, "Already exists - Variable already exists")
+    now = _now()
+    repo.variables[key] = {"name": key, "value": body["value"], "created_at": now, "updated_at": now}
+    return 201, {}
+
+
+def _get_variable(ctx: _Context, org: str, name: str, variable: str) -> tuple[int, Any]:
+    item = _repo(ctx, org, name).variables.get(variable.upper())
+    if item is None:
+        raise not_found()
+    return 200, dict(item)
+
+
+def _update_variable(ctx: _Context, org: str, name: str, variable: str) -> tuple[int, Any]:
+    repo = _writable(ctx, org, name)
+    item = repo.variables.get(variable.upper())
+    if item is None:
+        raise not_found()
+    body = _require_object(ctx.body)
+    if "value" in body:
+        if not isinstance(body["value"], str):
+            raise unprocessable("Invalid request: value must be a string")
+        item["value"] = body["value"]
+    item["updated_at"] = _now()
+    return 204, None
+
+
 _R = r"/repos/([^/]+)/([^/]+)"
 ROUTES: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]] = [
     (verb, re.compile(pattern), handler)
@@ -1270,5 +1367,11 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]] = [
         ("GET", _R + r"/branches/([^/]+)/protection", _get_protection),
         ("PUT", _R + r"/branches/([^/]+)/protection", _put_protection),
         ("DELETE", _R + r"/branches/([^/]+)/protection", _remove_protection),
+        ("GET", _R + r"/actions/secrets/public-key", _public_key),
+        ("PUT", _R + r"/actions/secrets/([^/]+)", _put_secret),
+        ("GET", _R + r"/actions/secrets/([^/]+)", _get_secret),
+        ("POST", _R + r"/actions/variables", _create_variable),
+        ("GET", _R + r"/actions/variables/([^/]+)", _get_variable),
+        ("PATCH", _R + r"/actions/variables/([^/]+)", _update_variable),
     ]
 ]
