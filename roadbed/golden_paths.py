@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from roadbed.domain.errors import NotFound
 from roadbed.domain.specs import KubernetesDefaults, SloTarget, TemplateStep
+from roadbed.template_sources import shared_skeletons, skeleton_url_problems
 
 SUPPORTED_ACTIONS = frozenset({"fetch:template", "fetch:plain", "fetch:plain:file", "catalog:register", "catalog:write", "debug:log"})
 """The Backstage actions Roadbed runs (README.md's compatibility table lists them; tests/unit/test_readme_compat.py
@@ -148,12 +149,18 @@ def merge_parameter_pages(parameters: Any) -> tuple[dict[str, Any], list[dict[st
     return merged, pages
 
 
-def content_digest(directory: Path) -> str:
+def content_digest(directory: Path, shared: list[Path] | None = None) -> str:
     """A short hash of a template's files: the version of a template that declares none (plain Backstage
-    templates), so an environment still records exactly what it came from and outdated ones show up."""
+    templates), so an environment still records exactly what it came from and outdated ones show up. `shared`:
+    skeletons elsewhere in its template repository (`../../skeletons/x`), hashed too, so a change to them is a
+    new version as well; a template without any keeps the hash it always had."""
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and not p.is_symlink()):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    for base in shared or []:
+        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file() and not p.is_symlink())
+        for path in files:
+            digest.update(b"shared\0" + os.path.relpath(path, directory).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()[:12]
 
 
@@ -261,27 +268,6 @@ def find_template_files(root: Path, *, _depth: int = 0) -> list[Path]:
     return found
 
 
-def skeleton_url_problems(steps: list[TemplateStep], directory: Path, root: Path) -> list[str]:
-    """Why a `fetch:*` step's url cannot be used, found when the template is loaded rather than when it runs: a
-    remote url (skeletons are read from the template repository; fetching one from a remote host is not
-    supported), or a relative one that leaves the template repository `root`, also through a symlink.
-    A templated url (`${{ }}`) is checked when it is rendered (`roadbed.rendering.skeleton`)."""
-    problems = []
-    boundary = root.resolve()
-    for step in steps:
-        url = step.input.get("url") if step.action.startswith("fetch:") and isinstance(step.input, dict) else None
-        if not isinstance(url, str) or "${{" in url or "{%" in url:
-            continue
-        where = f"step {step.id or step.action!r}"
-        if "://" in url or url.startswith("//"):
-            problems.append(f"{where}: remote url {url!r} is not supported: skeletons must be inside the template repository (a relative url)")
-        elif url.startswith("/"):
-            problems.append(f"{where}: absolute url {url!r} is not supported: use a path relative to the template")
-        elif not (directory / url).resolve().is_relative_to(boundary):
-            problems.append(f"{where}: url {url!r} leaves the template repository {root.name!r} (the ROADBED_GOLDEN_PATHS_DIRS entry it is in)")
-    return problems
-
-
 def _load(source: Path, fallback_name: str, root: Path | None = None) -> GoldenPath:
     directory = source.parent
     document = read_template(source)
@@ -296,12 +282,6 @@ def _load(source: Path, fallback_name: str, root: Path | None = None) -> GoldenP
     except ValidationError as exc:
         problems.append(f"spec.roadbed: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
         roadbed = RoadbedSpec()
-    try:
-        version = roadbed.version or f"0.0.0+{content_digest(directory)}"
-    except OSError as exc:
-        raise TemplateError(f"cannot read a file of the template: {exc}") from exc
-    if not _SEMVER.match(version):
-        problems.append(f"spec.roadbed.version {version!r} is not semver")
     raw_steps = spec.get("steps") or []
     if not isinstance(raw_steps, list):
         raise TemplateError(f"spec.steps must be a list, not {_type(raw_steps)}")
@@ -322,6 +302,12 @@ def _load(source: Path, fallback_name: str, root: Path | None = None) -> GoldenP
     if not any(step.action.startswith("fetch:") for step in steps):
         problems.append("no fetch:template or fetch:plain step")
     problems += skeleton_url_problems(steps, directory, root or directory)
+    try:
+        version = roadbed.version or f"0.0.0+{content_digest(directory, shared_skeletons(steps, directory, root or directory))}"
+    except OSError as exc:
+        raise TemplateError(f"cannot read a file of the template: {exc}") from exc
+    if not _SEMVER.match(version):
+        problems.append(f"spec.roadbed.version {version!r} is not semver")
     schema, pages = merge_parameter_pages(spec.get("parameters"))
     tags = metadata.get("tags") or []
     if not isinstance(tags, list):

@@ -199,3 +199,11 @@ def test_a_step_that_loops_with_each_is_listed_invalid(repository: Path) -> None
     golden_path = GoldenPathRegistry([repository]).get("looped")
     assert golden_path.problems == ["step 'fetch' loops with each:, which Roadbed does not support"]
     assert golden_path.unsupported_actions == []
+
+
+def test_a_change_to_a_shared_skeleton_is_a_new_version(repository: Path) -> None:
+    write_template(repository / "templates" / "go" / "template.yaml", "go", [fetch("../../skeletons/service")])
+    before = GoldenPathRegistry([repository]).get("go").version
+    assert before.startswith("0.0.0+") and GoldenPathRegistry([repository]).get("go").version == before
+    (repository / "skeletons" / "service" / "README.md").write_text("# ${{ values.name }} v2\n")
+    assert GoldenPathRegistry([repository]).get("go").version != before
