@@ -27,6 +27,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 
 from roadbed import golden_paths
 from roadbed.activities.contracts import StepResult
+from roadbed.activities.pipeline_access import DeliveryTarget
 from roadbed.domain.errors import PermanentError
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, StepName, StepProgress, StepStatus
 from roadbed.environment_specs import IMAGE_REGISTRY
@@ -60,6 +61,7 @@ class ProvisioningPorts:
     failpoints: Failpoints = field(default_factory=Failpoints)
     image_registry: str = IMAGE_REGISTRY
     secrets: SecretBox | None = None  # opens sealed settings for Terraform (roadbed.sealing)
+    delivery: DeliveryTarget | None = None  # a repo host with CI settings (GitHub Actions): what the pipeline gets
 
 
 def now() -> datetime:

@@ -15,6 +15,7 @@ from temporalio import activity
 
 from roadbed.activities.base import StepActivities
 from roadbed.activities.contracts import COMPENSATION_ACTIVITIES, CompensationInput, StepResult, UndoReason
+from roadbed.activities.pipeline_access import revoke_pipeline_access
 from roadbed.activities.provisioning import monitoring_spec
 from roadbed.domain.models import StepName
 from roadbed.domain.naming import namespace_for
@@ -38,11 +39,12 @@ class CompensationActivities(StepActivities):
             other = self._other_live(data)
             if other is not None:
                 return f"kept {service}: still used by {other}"
+            revoked = revoke_pipeline_access(self.ports.database, service)  # first: no pipeline deploys a service on its way out
             if data.reason is UndoReason.DECOMMISSION and not data.purge:
                 where = self.ports.repo_host.archive_repository(service)
-                return f"archived to {where}" if where else "nothing to archive"
+                return (f"archived to {where}" if where else "nothing to archive") + f"; {revoked}"
             self.ports.repo_host.delete_repository(service)
-            return f"deleted repository {service}"
+            return f"deleted repository {service}; {revoked}"
 
         return self._undo(StepName.REPOSITORY, data, work)
 

@@ -10,6 +10,7 @@ from temporalio import activity
 from roadbed import environment_specs
 from roadbed.activities.base import StepActivities, template_parameters
 from roadbed.activities.contracts import STEP_ACTIVITIES, StepInput, StepResult
+from roadbed.activities.pipeline_access import configure_pipeline
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, ResourceOutputs, StepName
 from roadbed.domain.specs import MonitoringSpec, RepositoryMarker, WorkloadSpec
 from roadbed.rendering.catalog_entities import render_entities
@@ -66,7 +67,8 @@ class ProvisioningActivities(StepActivities):
                 golden_path, parameters, {"remoteUrl": ref.url, "repoContentsUrl": f"{ref.url}#main"}, f"component:default/{request.service}"
             )
             verb = "created" if ref.created else "adopted"
-            return data.outputs.model_copy(update={"repository_url": ref.url, "links": links}), f"{verb} {ref.url} ({len(files)} files, head {ref.head[:12]})"
+            pipeline = configure_pipeline(self.ports.database, self.ports.delivery, request.service)  # variables + deploy token
+            return data.outputs.model_copy(update={"repository_url": ref.url, "links": links}), f"{verb} {ref.url} ({len(files)} files, head {ref.head[:12]}); {pipeline}"
 
         return self._tracked(StepName.REPOSITORY, data.provision, work)
 
