@@ -175,7 +175,7 @@ def test_ci_workflow_is_copied_without_rendering(golden_path: GoldenPath, files:
     assert ci == (golden_path.directory / "skeleton" / ".github/workflows/ci.yaml").read_bytes()
     assert "${{ github.sha }}" in ci.decode()
     workflow = yaml.safe_load(ci)
-    assert {"test", "image"} <= set(workflow["jobs"])
+    assert {"test", "publish", "deploy-dev", "deploy-prod"} <= set(workflow["jobs"])
 
 
 def test_catalog_info_names_the_service_and_its_owner(golden_path: GoldenPath, files: dict[str, bytes]) -> None:
