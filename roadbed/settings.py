@@ -165,7 +165,8 @@ class Settings(BaseSettings):
 
     @property
     def resolved_terraform_max_concurrent_activities(self) -> int:
-        return self.terraform_max_concurrent_activities or os.cpu_count() or 1
+        """Unset: the cores this process may run on (a container's cpuset, not the host's count)."""
+        return self.terraform_max_concurrent_activities or usable_cores()
 
     @property
     def resolved_api_url(self) -> str:
@@ -221,6 +222,10 @@ class Settings(BaseSettings):
             "engine db": self.resolved_database_url.split(":", 1)[0],
             "temporal": self.resolved_temporal_address,
         }
+
+
+def usable_cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def load_settings(**overrides: object) -> Settings:
