@@ -221,6 +221,30 @@ def js_loose_equal(left: Any, right: Any) -> bool:
     return bool(_js_number_of(left) == _js_number_of(right))  # a number and a string: compared as numbers
 
 
+def _js_less_than(left: Any, right: Any) -> bool | None:
+    """JavaScript's abstract relational comparison: strings by code point, anything else as numbers; None when
+    either is NaN (every comparison with it is false)."""
+    left = js_string(left) if isinstance(left, (list, tuple, dict)) else left
+    right = js_string(right) if isinstance(right, (list, tuple, dict)) else right
+    if isinstance(left, str) and isinstance(right, str):
+        return left < right
+    left_number, right_number = _js_number_of(left), _js_number_of(right)
+    if left_number != left_number or right_number != right_number:
+        return None
+    return left_number < right_number
+
+
+def js_relation(op: str, left: Any, right: Any) -> bool:
+    """`<`, `<=`, `>`, `>=` as JavaScript computes them (`8080 > "80"`, `null < 1`, `"10" < "9"`), never a TypeError."""
+    if op == "lt":
+        return _js_less_than(left, right) is True
+    if op == "gt":
+        return _js_less_than(right, left) is True
+    if op == "lteq":
+        return _js_less_than(right, left) is False
+    return _js_less_than(left, right) is False  # gteq
+
+
 def js_truthy(value: Any) -> bool:
     """Whether a step's rendered `if:` lets it run: JavaScript truthiness, except that an empty list is false (Backstage's `isTruthy`)."""
     if isinstance(value, list):

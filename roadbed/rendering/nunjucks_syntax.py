@@ -7,7 +7,7 @@ and Python's differ from JavaScript's (tests/unit/test_backstage_reference.py co
   `if` branch) and NaN false; `if`/`elif`, `x if c else y`, `not`, `and` and `or` follow it, and `and`/`or`
   still short-circuit and yield an operand, as `&&`/`||` do;
 - `===`/`!==` compare strictly (`1 === "1"` is false) and `==`/`!=` loosely (`1 == "1"` is true,
-  `null == undefined`), both with JavaScript's rules;
+  `null == undefined`), `<`/`>`/`<=`/`>=` as JavaScript does (`8080 > "80"`), chained left to right;
 - `~` joins values as JavaScript prints them (`"a" ~ undefined` is `"aundefined"`, `true` is `true`).
 
 Only the generated Python changes: it calls the pure functions of `roadbed.rendering.javascript` through the
@@ -18,7 +18,6 @@ folding is off in the environments that use this (`optimized=False`), since it w
 
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 from jinja2 import nodes
@@ -27,7 +26,7 @@ from jinja2.ext import Extension
 from jinja2.lexer import Token, TokenStream
 from jinja2.parser import Parser
 
-from roadbed.rendering.javascript import js_bool, js_loose_equal, js_strict_equal, js_string
+from roadbed.rendering.javascript import js_bool, js_loose_equal, js_relation, js_strict_equal, js_string
 
 STRICT_OPERATORS = {"steq": "===", "stne": "!=="}
 _COMPARE_TOKENS = frozenset({"eq", "ne", "lt", "lteq", "gt", "gteq", *STRICT_OPERATORS})
@@ -94,10 +93,7 @@ def js_or(left: Any, right: Any) -> Any:
     return left if js_bool(left) else right()
 
 
-_PYTHON_COMPARISONS = {
-    "lt": operator.lt, "lteq": operator.le, "gt": operator.gt, "gteq": operator.ge,
-    "in": lambda a, b: a in b, "notin": lambda a, b: a not in b,
-}
+_RELATIONS = frozenset({"lt", "lteq", "gt", "gteq"})
 
 
 def js_compare(op: str, left: Any, right: Any) -> Any:
@@ -110,7 +106,9 @@ def js_compare(op: str, left: Any, right: Any) -> Any:
         return js_strict_equal(left, right)
     if op == "stne":
         return not js_strict_equal(left, right)
-    return _PYTHON_COMPARISONS[op](left, right)
+    if op in _RELATIONS:
+        return js_relation(op, left, right)
+    return (left in right) if op == "in" else (left not in right)
 
 
 def js_concat(values: tuple[Any, ...]) -> str:
