@@ -13,6 +13,7 @@ import pytest
 from roadbed.settings import Settings
 from roadbed.storage import catalog
 from roadbed.storage.database import Database
+from roadbed.techdocs.push import docs_for_github_event
 from roadbed.techdocs.refresh import DocsRefresher
 from roadbed.techdocs.store import DocsKey
 from tests.unit.techdocs_repo import component, golden_repo
@@ -37,10 +38,10 @@ def test_a_deleted_or_broken_repository_does_not_break_the_pass(settings: Settin
     host.commit_files("orders", {"docs/index.md": b"# orders\n\nRewritten.\n"}, "docs")
     caplog.set_level(logging.WARNING, "roadbed.techdocs")
     assert refresher.refresh_once() == [ORDERS.ref]  # billing and ghost are skipped, orders still follows
+    assert techdocs.queue.wait_idle(120)
     assert refresher.refresh_once() == []
     gone = [r.getMessage() for r in caplog.records if "is gone" in r.getMessage()]
     assert len(gone) == 2 and any("'billing'" in m for m in gone) and any("'ghost'" in m for m in gone)  # once each, not every pass
-    assert techdocs.queue.wait_idle(120)
     assert techdocs.status(BILLING) == billing_built  # its published docs stay as built
     assert techdocs.status(DocsKey.of("default", "component", "ghost")) is None  # never queued
 
@@ -81,3 +82,16 @@ def _wait_for_commit(techdocs: object, other_than: str | None, timeout: float = 
             return str(status["commit"])
         time.sleep(0.1)
     raise AssertionError("the refresh loop built nothing new")
+
+
+def test_on_postgresql_a_pass_and_a_push_follow_the_same_commit(settings: Settings, postgres_database: Database) -> None:
+    techdocs, host = golden_repo(settings, postgres_database, "orders")
+    refresher = DocsRefresher(techdocs, interval=3600)
+    assert refresher.refresh_once() == [ORDERS.ref]
+    assert techdocs.queue.wait_idle(120)
+    head = host.commit_files("orders", {"docs/index.md": b"# orders\n\nRewritten.\n"}, "docs")
+    push = {"ref": "refs/heads/main", "after": head, "repository": {"name": "orders", "default_branch": "main", "clone_url": host.repository_url("orders")}}
+    assert docs_for_github_event(techdocs, "push", push) == [ORDERS.ref]
+    assert techdocs.queue.wait_idle(120)
+    assert techdocs.status(ORDERS)["commit"] == head  # type: ignore[index]
+    assert refresher.refresh_once() == [] and docs_for_github_event(techdocs, "push", push) == []
