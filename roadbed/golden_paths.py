@@ -338,7 +338,8 @@ class GoldenPathRegistry:
     Each visible subdirectory holds templates: its `template.yaml`, or any `*.yaml` of `kind: Template` found
     in it or below (`find_template_files`), as do `*.yaml` files of that kind directly in a root. One that
     cannot be loaded (bad YAML, ...) is listed invalid with its reason, as is a subdirectory without any
-    template. Hidden and `_`-prefixed ones (.git, __pycache__) are skipped.
+    template, unless it holds skeletons (named `skeletons`, ..., or used by a template's `../` url). Hidden and
+    `_`-prefixed ones (.git, __pycache__) are skipped.
     """
 
     def __init__(self, directories: list[Path]) -> None:
@@ -349,10 +350,17 @@ class GoldenPathRegistry:
             for source in sorted(p for p in root.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file() and _is_template_document(p)):
                 golden_path = load_golden_path_file(source, root=root)
                 self._paths.setdefault(golden_path.name, golden_path)
+            without_templates = []
             for directory in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
                 sources = find_template_files(directory)
-                for golden_path in [load_golden_path_file(source, root=root) for source in sources] or [unloadable(directory, "has no template.yaml (nor any *.yaml of kind: Template)")]:
+                if not sources:
+                    without_templates.append(directory)
+                for golden_path in [load_golden_path_file(source, root=root) for source in sources]:
                     self._paths.setdefault(golden_path.name, golden_path)
+            skeletons = {path for gp in self._paths.values() if gp.root == root for path in shared_skeletons(gp.steps, gp.directory, root)}
+            for directory in without_templates:
+                if directory.name not in _SKIPPED_DIRECTORIES and not any(path.is_relative_to(directory.resolve()) for path in skeletons):
+                    self._paths.setdefault(directory.name, unloadable(directory, "has no template.yaml (nor any *.yaml of kind: Template)"))
 
     def list(self) -> list[GoldenPath]:
         return sorted(self._paths.values(), key=lambda gp: gp.name)

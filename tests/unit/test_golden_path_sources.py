@@ -207,3 +207,14 @@ def test_a_change_to_a_shared_skeleton_is_a_new_version(repository: Path) -> Non
     assert before.startswith("0.0.0+") and GoldenPathRegistry([repository]).get("go").version == before
     (repository / "skeletons" / "service" / "README.md").write_text("# ${{ values.name }} v2\n")
     assert GoldenPathRegistry([repository]).get("go").version != before
+
+
+def test_a_folder_of_shared_skeletons_is_not_listed_as_a_broken_template(repository: Path) -> None:
+    (repository / "common" / "base").mkdir(parents=True)
+    (repository / "common" / "base" / "Makefile").write_text("all:\n")
+    (repository / "notes").mkdir()
+    write_template(repository / "templates" / "go" / "template.yaml", "go", [fetch("../../skeletons/service"), fetch("../../common/base") | {"id": "base"}])
+    listed = {gp.name: gp for gp in GoldenPathRegistry([repository]).list()}
+    assert listed["go"].valid, listed["go"].problems
+    assert "skeletons" not in listed and "common" not in listed
+    assert listed["notes"].problems == ["has no template.yaml (nor any *.yaml of kind: Template)"]
