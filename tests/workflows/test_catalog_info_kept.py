@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import subprocess
 from pathlib import Path
 
@@ -54,9 +55,16 @@ async def test_template_catalog_file_is_kept_with_roadbed_additions(
     assert not (clone / "catalog-info.yaml").exists()  # written where catalogInfoPath says, nowhere else
 
     # Every line the template rendered is still there, in order, comments included; Roadbed only added lines.
-    remaining = iter(merged.splitlines())
-    assert all(line in remaining for line in rendered.splitlines())  # a subsequence: consuming the iterator keeps the order
-    assert len(merged.splitlines()) > len(rendered.splitlines())
+    changes = [line for line in difflib.ndiff(rendered.splitlines(), merged.splitlines()) if line[:1] in "+-?"]
+    head, resource_document = merged.split("\n---\n" + "apiVersion: backstage.io/v1alpha1\nkind: Resource\n")
+    assert [line for line in changes if not line.startswith("+ ")] == []  # nothing removed or changed
+    assert changes[:7] == [
+        "+     backstage.io/source-template: template:default/catalog-kept",
+        f"+     roadbed.dev/golden-path-version: {row.golden_path_version}", f"+     roadbed.dev/environment-id: {row.id}",
+        f"+     backstage.io/source-location: url:{result.outputs.repository_url}",
+        "+     backstage.io/kubernetes-namespace: orders-dev", "+   dependsOn:", "+   - resource:default/orders-dev-main",
+    ]
+    assert head.count("\n") + 1 == len(rendered.splitlines()) + 7 and "  name: orders-dev-main\n" in resource_document  # then the Resource
     component, api, resource = yaml.safe_load_all(merged)
     template_component = next(yaml.safe_load_all(rendered))
     assert component["metadata"]["title"] == "Orders service" and component["metadata"]["tags"] == ["orders", "python"]
