@@ -104,40 +104,36 @@ def search_text(body: dict[str, Any]) -> str:
 
 _ENTITY_FIELD_POINTS = ((60, "name"), (30, "title"), (20, "tags"))  # else 10: the description
 
-# The sort key of ties: the hit's ref as written, in code-point order on both engines.
-_REF_ORDER = {"sqlite": "e.kind || ':' || e.namespace || '/' || e.name",
-              "postgresql": "(e.kind || ':' || e.namespace || '/' || e.name) COLLATE \"C\""}
-
 
 def _sqlite_ranked(kind_filter: str) -> str:
-    def hit_in(column: str) -> str:  # bm25 weighted on one column only: below 0 exactly when a word is in that column
-        weights = ", ".join("1.0" if name == column else "0.0" for name in ("name", "title", "tags", "description"))
-        return f"bm25(catalog_search, {weights}) < 0"
+    columns = ("name", "title", "tags", "description", "ref", "kind", "label")  # catalog_search (migration 0012)
 
-    fields = " ".join(f"WHEN {hit_in(column)} THEN {points}" for points, column in _ENTITY_FIELD_POINTS)
+    def bm25(**weights: float) -> str:
+        return f"bm25(catalog_search, {', '.join(str(float(weights.get(column, 0))) for column in columns)})"
+
+    # bm25 weighted on one column only is below 0 exactly when a word is in that column
+    fields = " ".join(f"WHEN {bm25(**{column: 1})} < 0 THEN {points}" for points, column in _ENTITY_FIELD_POINTS)
     return f"""
-        SELECT e.ref, e.kind, e.namespace, e.name,
-               (CASE WHEN lower(e.name) IN (:exact, :exact_words) THEN 100 ELSE 0 END)
+        SELECT ref,
+               (CASE WHEN name IN (:exact, :exact_words) THEN 100 ELSE 0 END)
                + (CASE {fields} ELSE 10 END)
-               + 9.0 * (1.0 - 1.0 / (1.0 - bm25(catalog_search, 8.0, 4.0, 2.0, 1.0))) AS score
+               + 9.0 * (1.0 - 1.0 / (1.0 - {bm25(name=8, title=4, tags=2, description=1)})) AS score
         FROM catalog_search
-        JOIN catalog_search_keys k ON k.id = catalog_search.rowid
-        JOIN catalog_entities e ON e.ref = k.ref
         WHERE catalog_search MATCH :match {kind_filter}
-        ORDER BY score DESC, {_REF_ORDER["sqlite"]}
+        ORDER BY score DESC, label
         LIMIT :limit"""
 
 
 def _postgresql_ranked(kind_filter: str) -> str:
     fields = " ".join(f"WHEN e.search_vector @@ to_tsquery('simple', :{column}) THEN {points}" for points, column in _ENTITY_FIELD_POINTS)
     return f"""
-        SELECT e.ref, e.kind, e.namespace, e.name,
+        SELECT e.ref,
                (CASE WHEN lower(e.name) IN (:exact, :exact_words) THEN 100 ELSE 0 END)
                + (CASE {fields} ELSE 10 END)
                + 9.0 * ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', e.search_vector, to_tsquery('simple', :match), 1 | 32) AS score
         FROM catalog_entities e
         WHERE e.search_vector @@ to_tsquery('simple', :match) {kind_filter}
-        ORDER BY score DESC, {_REF_ORDER["postgresql"]}
+        ORDER BY score DESC, (e.kind || ':' || e.namespace || '/' || e.name) COLLATE "C"
         LIMIT :limit"""
 
 
@@ -146,28 +142,30 @@ def entity_hits(session: Session, terms: list[str], kind: str | None, limit: int
     tokens = fulltext.tokens_of(terms)
     if not tokens or limit <= 0:
         return []
-    params: dict[str, Any] = {"exact": "-".join(terms), "exact_words": "-".join(tokens), "limit": limit}
-    kind_filter = ""
-    if kind:
-        kind_filter, params["kind"] = "AND e.kind = :kind", kind.strip().lower()
+    params: dict[str, Any] = {"exact": "-".join(terms), "exact_words": "-".join(tokens), "limit": limit, "kind": (kind or "").strip().lower()}
     if fulltext.is_postgresql(session):
         params["match"] = fulltext.tsquery_text(tokens)
         weights = {"name": "A", "title": "B", "tags": "C"}
         params.update({column: fulltext.tsquery_text(tokens, weights=weights[column], any_token=True) for _, column in _ENTITY_FIELD_POINTS})
-        ranked = session.execute(text(_postgresql_ranked(kind_filter)), params).all()
+        ranked = session.execute(text(_postgresql_ranked("AND e.kind = :kind" if kind else "")), params).all()
     else:
         params["match"] = fulltext.fts5_query(tokens)
-        ranked = session.execute(text(_sqlite_ranked(kind_filter)), params).all()
-    bodies = dict(session.execute(select(CatalogEntityRow.ref, CatalogEntityRow.body).where(CatalogEntityRow.ref.in_([r.ref for r in ranked]))).all())
+        ranked = session.execute(text(_sqlite_ranked("AND kind = :kind" if kind else "")), params).all()
+    rows = {row.ref: row for row in session.execute(select(CatalogEntityRow.ref, CatalogEntityRow.kind, CatalogEntityRow.namespace,
+                                                           CatalogEntityRow.name, CatalogEntityRow.body)
+                                                    .where(CatalogEntityRow.ref.in_([ref for ref, _ in ranked])))}
     hits = []
-    for row in ranked:
-        metadata = (bodies.get(row.ref) or {}).get("metadata") or {}
+    for ref, points in ranked:
+        row = rows.get(ref)
+        if row is None:  # removed since the ranking query read the index (another transaction)
+            continue
+        metadata = (row.body or {}).get("metadata") or {}
         title = metadata.get("title") if isinstance(metadata.get("title"), str) and metadata.get("title") else row.name
         description = metadata.get("description") if isinstance(metadata.get("description"), str) else ""
         tags = ", ".join(_strings(metadata.get("tags")))
         snippet_text = description or (f"Tags: {tags}" if tags else "")
         hits.append(Hit("entity", f"{row.kind}:{row.namespace}/{row.name}", str(title), entity_url(row.kind, row.namespace, row.name),
-                        snippet_of(snippet_text, tokens), float(row.score)))
+                        snippet_of(snippet_text, tokens), float(points)))
     return hits
 
 

@@ -7,12 +7,15 @@ description. TechDocs pages are indexed by title and text.
 SQLite: FTS5 tables kept in sync by triggers, so every writer (the catalog, TechDocs' store, bulk inserts) keeps
 them current without knowing about them. `techdocs_search` is an external-content table over `techdocs_pages`
 (whose integer `id` is its rowid). `catalog_entities` has no integer key (its rowid may change on VACUUM), so
-`catalog_search_keys` gives each ref a stable integer, the rowid of its `catalog_search` row.
+`catalog_search_keys` gives each ref a stable integer, the rowid of its `catalog_search` row; that row also holds
+the entity's ref and kind, so a search reads only the index until it has the best few.
 Caution: a later `batch_alter_table` on these tables recreates them on SQLite and drops their triggers; such a
 migration must create the triggers again.
 
 PostgreSQL: a generated `search_vector` column (weights A..D) with a GIN index on each table; punctuation becomes
-spaces before `to_tsvector('simple', ...)`, so words split as FTS5 splits them.
+spaces before `to_tsvector('simple', ...)`, so words split as FTS5 splits them. The indexes are built without GIN's
+pending list (`fastupdate = off`): a bulk insert into a pending list made every search scan it (and the planner
+fall back to a sequential scan) until the next vacuum; catalog writes are few, searches many.
 
 Both are filled here for the rows already stored.
 
@@ -38,12 +41,21 @@ def _sqlite_fields(s: str) -> str:
     return f"{name}, {title}, {tags}, {description}"
 
 
-def _sqlite_index_entity(ref: str, search_text: str) -> str:
+_SQLITE_COLUMNS = "rowid, name, title, tags, description, ref, kind, label"
+
+
+def _sqlite_row(row: str) -> str:
+    """The `catalog_search` values of a `catalog_entities` row (`new` or an alias): its fields, ref, kind and the
+    hit's ref as written (`kind:namespace/name`, the order of ties), so a search reads no other table per match."""
+    label = f"{row}.kind || ':' || {row}.namespace || '/' || {row}.name"
+    return f"{_sqlite_fields(row + '.search_text')}, {row}.ref, {row}.kind, {label}"
+
+
+def _sqlite_index_entity() -> str:
     return (
-        f"INSERT OR IGNORE INTO catalog_search_keys (ref) VALUES ({ref});\n"
-        f"DELETE FROM catalog_search WHERE rowid = (SELECT id FROM catalog_search_keys WHERE ref = {ref});\n"
-        f"INSERT INTO catalog_search (rowid, name, title, tags, description)\n"
-        f"  SELECT id, {_sqlite_fields(search_text)} FROM catalog_search_keys WHERE ref = {ref};\n"
+        "INSERT OR IGNORE INTO catalog_search_keys (ref) VALUES (new.ref);\n"
+        "DELETE FROM catalog_search WHERE rowid = (SELECT id FROM catalog_search_keys WHERE ref = new.ref);\n"
+        f"INSERT INTO catalog_search ({_SQLITE_COLUMNS}) SELECT id, {_sqlite_row('new')} FROM catalog_search_keys WHERE ref = new.ref;\n"
     )
 
 
@@ -56,14 +68,14 @@ def _sqlite_unindex_entity(ref: str) -> str:
 
 SQLITE_UPGRADE = [
     "CREATE TABLE catalog_search_keys (id INTEGER PRIMARY KEY, ref VARCHAR(300) NOT NULL UNIQUE)",
-    f"CREATE VIRTUAL TABLE catalog_search USING fts5(name, title, tags, description, {TOKENIZE})",
-    f"CREATE TRIGGER catalog_search_insert AFTER INSERT ON catalog_entities BEGIN\n{_sqlite_index_entity('new.ref', 'new.search_text')}END",
+    "CREATE VIRTUAL TABLE catalog_search USING fts5(name, title, tags, description, ref UNINDEXED, kind UNINDEXED, label UNINDEXED, "
+    f"{TOKENIZE})",
+    f"CREATE TRIGGER catalog_search_insert AFTER INSERT ON catalog_entities BEGIN\n{_sqlite_index_entity()}END",
     f"CREATE TRIGGER catalog_search_delete AFTER DELETE ON catalog_entities BEGIN\n{_sqlite_unindex_entity('old.ref')}END",
-    "CREATE TRIGGER catalog_search_update AFTER UPDATE OF ref, search_text ON catalog_entities BEGIN\n"
-    f"{_sqlite_unindex_entity('old.ref')}{_sqlite_index_entity('new.ref', 'new.search_text')}END",
+    "CREATE TRIGGER catalog_search_update AFTER UPDATE OF ref, kind, namespace, name, search_text ON catalog_entities BEGIN\n"
+    f"{_sqlite_unindex_entity('old.ref')}{_sqlite_index_entity()}END",
     "INSERT INTO catalog_search_keys (ref) SELECT ref FROM catalog_entities",
-    f"INSERT INTO catalog_search (rowid, name, title, tags, description) SELECT k.id, {_sqlite_fields('e.search_text')}"
-    " FROM catalog_entities e JOIN catalog_search_keys k ON k.ref = e.ref",
+    f"INSERT INTO catalog_search ({_SQLITE_COLUMNS}) SELECT k.id, {_sqlite_row('e')} FROM catalog_entities e JOIN catalog_search_keys k ON k.ref = e.ref",
     f"CREATE VIRTUAL TABLE techdocs_search USING fts5(title, text, content = 'techdocs_pages', content_rowid = 'id', {TOKENIZE})",
     "CREATE TRIGGER techdocs_search_insert AFTER INSERT ON techdocs_pages BEGIN\n"
     "INSERT INTO techdocs_search (rowid, title, text) VALUES (new.id, new.title, new.text);\nEND",
@@ -103,11 +115,11 @@ POSTGRESQL_UPGRADE = [
     "ALTER TABLE catalog_entities ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
     f"{_pg_words(_PG_NAME, 'A')} || {_pg_words(_PG_TITLE, 'B')} || {_pg_words(_PG_TAGS, 'C')} || {_pg_words(_PG_DESCRIPTION, 'D')}"
     ") STORED",
-    "CREATE INDEX ix_catalog_entities_search_vector ON catalog_entities USING gin (search_vector)",
+    "CREATE INDEX ix_catalog_entities_search_vector ON catalog_entities USING gin (search_vector) WITH (fastupdate = off)",
     "ALTER TABLE techdocs_pages ADD COLUMN search_vector tsvector GENERATED ALWAYS AS ("
     f"{_pg_words('title', 'A')} || {_pg_words('text', 'D')}"
     ") STORED",
-    "CREATE INDEX ix_techdocs_pages_search_vector ON techdocs_pages USING gin (search_vector)",
+    "CREATE INDEX ix_techdocs_pages_search_vector ON techdocs_pages USING gin (search_vector) WITH (fastupdate = off)",
 ]
 
 POSTGRESQL_DOWNGRADE = [
