@@ -149,7 +149,7 @@ class StepActivities:
         except Exception as exc:
             if cancel_requested():
                 note = f"{label} {attempt} cancelled"
-                self._record(env_id, StepProgress(name=step, compensation=undo, status=StepStatus.FAILED if not undo else running, attempts=0 if undo else attempt, started_at=started, detail=note))
+                self._record(env_id, StepProgress(name=step, compensation=undo, status=StepStatus.FAILED if not undo else running, attempts=0 if undo else attempt, started_at=started, detail=note, cancelled=True))
                 if isinstance(exc, CancelledError):
                     raise
                 raise CancelledError(note) from exc

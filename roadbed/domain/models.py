@@ -179,6 +179,8 @@ class StepProgress(BaseModel):
     detail: str | None = None
     #: a report of the step's undo: its times are the compensation's own, never the forward run's
     compensation: bool = False
+    #: a forward run stopped by a cancel: reported `failed`, but not the step's own failure (its undo may mark it compensated)
+    cancelled: bool = False
 
 
 class ErrorInfo(Frozen):

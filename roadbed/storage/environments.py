@@ -141,6 +141,16 @@ def record_step(session: Session, environment_id: str, progress: StepProgress) -
         raise NotFound(f"step {progress.name} of environment {environment_id!r} not found")
     if progress.attempts and (progress.attempts < step.attempts or step.status in _UNDO_STATES):
         return
+    if progress.compensation and step.error is not None:
+        # The step that failed keeps its status and its own error while its partial work is undone: the undo
+        # shows in its compensation clock, and only an undo that fails too adds to the detail.
+        step.compensation_started_at = step.compensation_started_at or progress.started_at
+        step.compensation_finished_at = progress.finished_at
+        step.detail = f"{step.error}; undo failed: {progress.detail}" if progress.status is StepStatus.FAILED else step.error
+        session.flush()
+        return
+    if not progress.compensation:
+        step.error = (progress.detail or "failed") if progress.status is StepStatus.FAILED and not progress.cancelled else None
     step.status = progress.status.value
     step.attempts = max(step.attempts, progress.attempts)
     step.detail = progress.detail

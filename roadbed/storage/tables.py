@@ -94,6 +94,8 @@ class StepRow(Base):
     compensation_started_at: Mapped[datetime | None]
     compensation_finished_at: Mapped[datetime | None]
     detail: Mapped[str | None] = mapped_column(Text)
+    #: the step's own (forward) failure: while its partial work is undone it keeps status `failed` and this reason
+    error: Mapped[str | None] = mapped_column(Text)
 
 
 class CatalogEntityRow(Base):

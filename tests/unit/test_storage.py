@@ -199,6 +199,28 @@ def test_forward_reports_never_overwrite_a_compensation(database: Database) -> N
     assert catalog_step.status == "compensated" and catalog_step.attempts == 3
 
 
+def test_the_failed_step_keeps_its_status_and_error_while_it_is_undone(database: Database) -> None:
+    insert(database, "env_1")
+    reports = [
+        StepProgress(name=StepName.INFRASTRUCTURE, status=StepStatus.FAILED, attempts=1, started_at=T0, finished_at=T0 + timedelta(seconds=2), detail="apply failed: quota"),
+        StepProgress(name=StepName.INFRASTRUCTURE, status=StepStatus.COMPENSATING, attempts=0, started_at=T0 + timedelta(seconds=3), compensation=True, detail="destroying"),
+        StepProgress(name=StepName.INFRASTRUCTURE, status=StepStatus.COMPENSATED, attempts=0, finished_at=T0 + timedelta(seconds=9), compensation=True, detail="destroyed"),
+    ]
+    for progress in reports:
+        with database.transaction() as session:
+            environments.record_step(session, "env_1", progress)
+    with database.transaction() as session:
+        step = next(s for s in environments.steps_of(session, "env_1") if s.name == "infrastructure")
+    assert (step.status, step.detail, step.attempts) == ("failed", "apply failed: quota", 1)
+    assert (step.compensation_started_at, step.compensation_finished_at) == (T0 + timedelta(seconds=3), T0 + timedelta(seconds=9))
+    with database.transaction() as session:  # and an undo that fails as well says so beside the step's own error
+        environments.record_step(session, "env_1", StepProgress(
+            name=StepName.INFRASTRUCTURE, status=StepStatus.FAILED, attempts=0, finished_at=T0 + timedelta(seconds=12), compensation=True, detail="state locked",
+        ))
+        step = next(s for s in environments.steps_of(session, "env_1") if s.name == "infrastructure")
+    assert (step.status, step.detail) == ("failed", "apply failed: quota; undo failed: state locked")
+
+
 def test_steps_by_environment_groups_in_one_query(database: Database) -> None:
     insert(database, "env_1")
     insert(database, "env_2", service="billing")

@@ -86,8 +86,10 @@ async def test_permanent_fault_compensates_earlier_steps_in_reverse(
     ran = names[: names.index(failing) + 1]
     undone = [s.value for s in COMPENSABLE_STEPS if s.value in ran]
     assert await compensations_in_order(client, row.workflow_id) == list(reversed(undone))
-    expected = {name: ("compensated" if name in undone else "failed" if name == failing else "succeeded" if name in ran else "pending") for name in names}
+    # the failing step keeps "failed" (and its error) while its partial work is undone; the steps before it are "compensated"
+    expected = {name: ("failed" if name == failing else "compensated" if name in undone else "succeeded" if name in ran else "pending") for name in names}
     assert {s.name: s.status for s in steps} == expected
+    assert "injected permanent fault" in next(s.detail for s in steps if s.name == failing)  # its own error, not the undo's words
     for step in steps:  # every undo has its own clock, inside the run; the forward run's times are its own
         if step.name in undone:
             assert step.compensation_started_at is not None and step.compensation_finished_at is not None
@@ -113,7 +115,7 @@ async def test_failed_compensation_is_visible_and_retryable(
     assert result.status == "COMPENSATED"
     stored, steps = snapshot(database, row.id)
     assert stored.status == "COMPENSATED"
-    assert [s.status for s in steps] == ["succeeded", "compensated", "compensated", "compensated", "compensated", "compensated"]
+    assert [s.status for s in steps] == ["succeeded", "compensated", "compensated", "compensated", "compensated", "failed"]
     assert doctor(settings, database) == []
     again, _ = await submitter.submit(request_body())
     assert again.id != row.id
@@ -126,7 +128,7 @@ async def test_hanging_step_times_out_and_compensates(start_worker: StartWorker,
     assert result.status == "COMPENSATED"
     assert result.error is not None and result.error.step == "catalog"
     _, steps = snapshot(database, row.id)
-    assert [s.status for s in steps] == ["succeeded", "compensated", "compensated", "compensated", "compensated", "compensated"]
+    assert [s.status for s in steps] == ["succeeded", "compensated", "compensated", "compensated", "compensated", "failed"]  # the step that hung
 
 
 async def test_cancel_during_a_step_undoes_what_was_done(
