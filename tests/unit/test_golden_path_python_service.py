@@ -139,7 +139,7 @@ def test_ci_workflow_keeps_its_github_expressions(files: dict[str, bytes], golde
     assert "${{ github.ref }}" in text
     assert "${{ github.sha }}" in text
     workflow = yaml.safe_load(text)
-    assert set(workflow["jobs"]) == {"test", "image"}
+    assert set(workflow["jobs"]) == {"test", "publish", "deploy-dev", "deploy-prod"}  # the closed delivery loop (issue 15)
 
 
 def test_rendered_values_land_in_their_files(files: dict[str, bytes]) -> None:
