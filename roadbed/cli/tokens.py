@@ -28,17 +28,19 @@ class RoleChoice(StrEnum):
     DEVELOPER = "developer"
     PLATFORM_ADMIN = "platform-admin"
     VIEWER = "viewer"
+    DEPLOYER = "deployer"
 
 
 def _describe(row: dict[str, object]) -> str:
-    teams = row.get("teams") or []
-    return f"{row['id']} ({row['role']}{' for ' + ', '.join(map(str, teams)) if teams else ''})"  # type: ignore[arg-type]
+    scope = [str(row["service"])] if row.get("service") else list(map(str, row.get("teams") or []))  # type: ignore[call-overload]
+    return f"{row['id']} ({row['role']}{' for ' + ', '.join(scope) if scope else ''})"
 
 
 @app.command()
 def create(
-    role: Annotated[RoleChoice, typer.Option("--role", help="developer, platform-admin or viewer")],
+    role: Annotated[RoleChoice, typer.Option("--role", help="developer, platform-admin, viewer or deployer")],
     team: Annotated[list[str] | None, typer.Option("--team", help="Team the token acts for (developer), repeatable")] = None,
+    service: Annotated[str | None, typer.Option("--service", help="The one service a deployer token may deploy")] = None,
     description: Annotated[str | None, typer.Option("--description")] = None,
     bootstrap: Annotated[bool, typer.Option("--bootstrap", help="The first platform-admin token, written into the data dir's database "
                                             "(refused while it has an active platform-admin token)")] = False,
@@ -52,12 +54,17 @@ def create(
         raise fail(f"invalid team name{'s' if len(bad) > 1 else ''}: {', '.join(bad)} (lowercase letters, digits and hyphens)", EXIT_USAGE)
     if role is RoleChoice.DEVELOPER and not teams:
         raise fail("a developer token needs at least one --team", EXIT_USAGE)
+    if (role is RoleChoice.DEPLOYER) != (service is not None):
+        raise fail("--service goes with --role deployer, and a deployer token needs it", EXIT_USAGE)
+    if role is RoleChoice.DEPLOYER and teams:
+        raise fail("a deployer token acts for no team: give --service only", EXIT_USAGE)
     if bootstrap:
         if role is not RoleChoice.PLATFORM_ADMIN:
             raise fail("--bootstrap creates a platform-admin token only (--role platform-admin)", EXIT_USAGE)
         created = _bootstrap(description)
     else:
-        created = call("POST", "/v1/tokens", json={"role": role.value, "teams": teams, "description": description})
+        body = {"role": role.value, "teams": teams, "description": description} | ({"service": service} if service else {})
+        created = call("POST", "/v1/tokens", json=body)
     console.print(f"created {_describe(created)}; the token is shown only now:", markup=False, highlight=False)
     console.print(str(created["token"]), markup=False, highlight=False, soft_wrap=True)
 
@@ -97,10 +104,11 @@ def list_(as_json: Annotated[bool, typer.Option("--json", help="Print the API's 
         return
     table = Table()
     table.add_column("id", no_wrap=True, min_width=16)
-    for column in ("role", "teams", "created", "revoked", "description"):
+    for column in ("role", "teams", "created", "revoked", "description", "service"):
         table.add_column(column)
     for row in rows:
-        table.add_row(*map(cell, (row["id"], row["role"], ", ".join(row["teams"]), row["created_at"][:19], (row["revoked_at"] or "")[:19], row["description"] or "")))
+        table.add_row(*map(cell, (row["id"], row["role"], ", ".join(row["teams"]), row["created_at"][:19], (row["revoked_at"] or "")[:19], row["description"] or "",
+                                  row.get("service") or "")))
     console.print(table)
 
 

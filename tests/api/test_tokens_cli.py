@@ -3,6 +3,7 @@ only `create --bootstrap` writes into the data dir, and only while it has no act
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ from typer.testing import CliRunner
 
 from roadbed.cli.main import app
 from roadbed.settings import Settings, load_settings
+from roadbed.storage import services
 from roadbed.storage.database import Database
 from roadbed.storage.tables import ApiTokenRow, AuditRow
 from tests.api.conftest import make_token
@@ -40,7 +42,7 @@ def test_token_lifecycle_through_the_api(served_api: str, database: Database, tm
     listed = runner.invoke(app, ["tokens", "list"])
     assert listed.exit_code == 0 and token not in listed.stdout
     header, *rows = listed.stdout.strip().splitlines()  # piped: TSV, full values
-    assert header.split("\t") == ["id", "role", "teams", "created", "revoked", "description"]
+    assert header.split("\t") == ["id", "role", "teams", "created", "revoked", "description", "service"]
     assert [stored.id, "developer", "payments"] == next(r.split("\t") for r in rows if r.startswith(stored.id))[:3]
     as_json = runner.invoke(app, ["tokens", "list", "--json"])
     assert as_json.exit_code == 0 and stored.id in as_json.stdout and token not in as_json.stdout and stored.token_hash not in as_json.stdout
@@ -51,6 +53,23 @@ def test_token_lifecycle_through_the_api(served_api: str, database: Database, tm
     assert httpx.get(f"{served_api}/v1/environments", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     again = runner.invoke(app, ["tokens", "revoke", stored.id])
     assert again.exit_code == 1 and again.stderr.strip().splitlines()[-1] == f"error: HTTP 409: token {stored.id} is already revoked"
+
+
+def test_a_deployer_token_for_one_service(served_api: str, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
+    monkeypatch.setenv("ROADBED_API_URL", served_api)
+    monkeypatch.setenv("ROADBED_TOKEN", make_token(database, "platform-admin"))
+    unknown = runner.invoke(app, ["tokens", "create", "--role", "deployer", "--service", "ledger"])
+    assert unknown.exit_code == 1 and "no service 'ledger'" in unknown.stderr.strip().splitlines()[-1]
+    with database.transaction() as session:
+        services.claim(session, "ledger", "payments", datetime.now(UTC))
+    created = runner.invoke(app, ["tokens", "create", "--role", "deployer", "--service", "ledger"])
+    assert created.exit_code == 0, created.output
+    assert "(deployer for ledger)" in created.stdout
+    with database.transaction() as session:
+        stored = session.scalars(select(ApiTokenRow).where(ApiTokenRow.role == "deployer")).one()
+    assert (stored.service, stored.teams) == ("ledger", [])
+    listed = runner.invoke(app, ["tokens", "list"]).stdout.strip().splitlines()
+    assert next(r.split("\t") for r in listed if r.startswith(stored.id))[-1] == "ledger"
 
 
 def test_non_admins_cannot_manage_tokens(served_api: str, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
@@ -65,7 +84,10 @@ def test_invalid_requests_are_one_line_and_exit_2(settings: Settings, monkeypatc
     cases = {
         ("tokens", "create", "--role", "developer"): "error: a developer token needs at least one --team",
         ("tokens", "create", "--role", "developer", "--team", "Bad Team"): "error: invalid team name: Bad Team",
-        ("tokens", "create", "--role", "overlord"): "error: --role must be developer, platform-admin or viewer (got 'overlord')",
+        ("tokens", "create", "--role", "overlord"): "error: --role must be developer, platform-admin, viewer or deployer (got 'overlord')",
+        ("tokens", "create", "--role", "deployer"): "error: --service goes with --role deployer, and a deployer token needs it",
+        ("tokens", "create", "--role", "viewer", "--service", "ledger"): "error: --service goes with --role deployer",
+        ("tokens", "create", "--role", "deployer", "--service", "ledger", "--team", "payments"): "error: a deployer token acts for no team",
         ("tokens", "create", "--role", "viewer", "--bootstrap"): "error: --bootstrap creates a platform-admin token only",
     }
     for args, start in cases.items():
