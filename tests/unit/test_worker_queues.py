@@ -14,7 +14,7 @@ from roadbed.cli.processes import SHUTDOWN_SECONDS, drain_seconds
 from roadbed.domain.errors import ConfigurationError
 from roadbed.settings import load_settings
 from roadbed.worker import BOTH_QUEUES, WorkerQueue, concurrency
-from roadbed.workflows.queues import TERRAFORM_QUEUE_SUFFIX, TERRAFORM_STEPS
+from roadbed.workflows.queues import TERRAFORM_QUEUE_SUFFIX
 
 runner = CliRunner()
 
@@ -77,9 +77,3 @@ def test_settings_read_the_queue_variables(monkeypatch: pytest.MonkeyPatch) -> N
     assert drain_seconds(settings, frozenset({WorkerQueue.TERRAFORM}), run_worker=True) == 130
     assert drain_seconds(settings, frozenset({WorkerQueue.GENERAL}), run_worker=True) == SHUTDOWN_SECONDS
     assert drain_seconds(settings, BOTH_QUEUES, run_worker=False) == SHUTDOWN_SECONDS
-
-
-def test_only_the_infrastructure_step_runs_terraform() -> None:
-    from roadbed.domain.models import StepName
-
-    assert frozenset({StepName.INFRASTRUCTURE}) == TERRAFORM_STEPS

@@ -11,10 +11,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 
 import pytest
 from temporalio.api.enums.v1 import EventType, PendingActivityState
 from temporalio.client import Client, WorkflowHandle
+from temporalio.worker import Worker
 
 from roadbed.domain.models import ProvisionResult
 from roadbed.lifecycle import EnvironmentLifecycle
@@ -43,6 +45,35 @@ def queue_worker(client: Client, settings: Settings, database: Database) -> Queu
         executor.shutdown(wait=True)
 
     return start
+
+
+def registered(worker: Worker) -> tuple[str, set[str], set[str], int, timedelta | None]:
+    config = worker.config()
+    activities = {f"{type(fn.__self__).__name__}.{fn.__name__}" for fn in config.get("activities", [])}
+    workflows = {cls.__name__ for cls in config.get("workflows", [])}
+    return config["task_queue"], activities, workflows, config["max_concurrent_activities"], config.get("graceful_shutdown_timeout")
+
+
+async def test_each_queue_worker_registers_only_what_runs_on_its_queue(client: Client, settings: Settings, database: Database) -> None:
+    ports = build_ports(settings, database)
+    built: list[list[Worker]] = []
+    # one at a time: the SDK refuses a second live Worker on a queue of the same client
+    for queues, cap in ((frozenset({WorkerQueue.TERRAFORM}), None), (frozenset({WorkerQueue.GENERAL}), 7), (frozenset(WorkerQueue), None)):
+        with executor_for(settings, queues, cap) as executor:
+            async with build_worker(client, settings, ports, executor, queues, max_concurrent_activities=cap) as workers:
+                built.append(workers.workers)
+    [terraform], [general], both = built
+    cores = settings.resolved_terraform_max_concurrent_activities
+    terraform_activities = {"ProvisioningActivities.infrastructure", "CompensationActivities.infrastructure"}
+    assert registered(terraform) == (settings.resolved_terraform_task_queue, terraform_activities, set(), cores, timedelta(seconds=60))
+    queue, activities, workflows, cap, _ = registered(general)
+    assert (queue, cap) == (settings.task_queue, 7)
+    assert workflows == {"ProvisionEnvironmentWorkflow", "DecommissionEnvironmentWorkflow", "DeployServiceWorkflow"}
+    assert not activities & terraform_activities and "ProvisioningActivities.validate" in activities
+    # one process polling both: the general queue also keeps the Terraform steps for runs scheduled before the split
+    assert [registered(worker)[0] for worker in both] == [settings.task_queue, settings.resolved_terraform_task_queue]
+    assert registered(both[0])[1] == activities | terraform_activities
+    assert [registered(worker)[3] for worker in both] == [32, cores]
 
 
 async def scheduled_queues(handle: WorkflowHandle) -> list[tuple[str, str]]:
