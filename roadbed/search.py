@@ -106,6 +106,10 @@ _ENTITY_FIELD_POINTS = ((60, "name"), (30, "title"), (20, "tags"))  # else 10: t
 
 
 def _sqlite_ranked(kind_filter: str) -> str:
+    """Best first, in two steps so that a common word (thousands of matches) reads the index's stored columns only
+    for the few that can make the cut: `scored` ranks every match from the index alone (bm25), `cut` is the
+    `limit`-th best of those scores, and only the matches at or above it, and those whose name is the query (the
+    exact-name bonus can lift a match over the cut; found by the name starting with the query's words), are read."""
     columns = ("name", "title", "tags", "description", "ref", "kind", "label")  # catalog_search (migration 0012)
 
     def bm25(**weights: float) -> str:
@@ -114,13 +118,17 @@ def _sqlite_ranked(kind_filter: str) -> str:
     # bm25 weighted on one column only is below 0 exactly when a word is in that column
     fields = " ".join(f"WHEN {bm25(**{column: 1})} < 0 THEN {points}" for points, column in _ENTITY_FIELD_POINTS)
     return f"""
-        SELECT ref,
-               (CASE WHEN name IN (:exact, :exact_words) THEN 100 ELSE 0 END)
-               + (CASE {fields} ELSE 10 END)
-               + 9.0 * (1.0 - 1.0 / (1.0 - {bm25(name=8, title=4, tags=2, description=1)})) AS score
-        FROM catalog_search
-        WHERE catalog_search MATCH :match {kind_filter}
-        ORDER BY score DESC, label
+        WITH scored AS MATERIALIZED (
+            SELECT rowid AS id,
+                   (CASE {fields} ELSE 10 END) + 9.0 * (1.0 - 1.0 / (1.0 - {bm25(name=8, title=4, tags=2, description=1)})) AS points
+            FROM catalog_search
+            WHERE catalog_search MATCH :match {kind_filter}),
+        cut AS (SELECT coalesce((SELECT points FROM scored ORDER BY points DESC LIMIT 1 OFFSET :limit - 1), -1) AS points),
+        exact AS (SELECT rowid AS id FROM catalog_search WHERE catalog_search MATCH :exact_match AND name IN (:exact, :exact_words))
+        SELECT f.ref, (CASE WHEN f.rowid IN (SELECT id FROM exact) THEN 100 ELSE 0 END) + s.points AS score
+        FROM scored s JOIN catalog_search f ON f.rowid = s.id
+        WHERE s.points >= (SELECT points FROM cut) OR s.id IN (SELECT id FROM exact)
+        ORDER BY score DESC, f.label
         LIMIT :limit"""
 
 
@@ -150,6 +158,8 @@ def entity_hits(session: Session, terms: list[str], kind: str | None, limit: int
         ranked = session.execute(text(_postgresql_ranked("AND e.kind = :kind" if kind else "")), params).all()
     else:
         params["match"] = fulltext.fts5_query(tokens)
+        phrases = dict.fromkeys("^" + fulltext.fts5_phrase(fulltext.words_of(params[key])) for key in ("exact", "exact_words"))
+        params["exact_match"] = "{name} : (" + " OR ".join(phrases) + ")"
         ranked = session.execute(text(_sqlite_ranked("AND kind = :kind" if kind else "")), params).all()
     rows = {row.ref: row for row in session.execute(select(CatalogEntityRow.ref, CatalogEntityRow.kind, CatalogEntityRow.namespace,
                                                            CatalogEntityRow.name, CatalogEntityRow.body)

@@ -35,6 +35,11 @@ def tokens_of(words: Iterable[str]) -> list[str]:
     return found[:MAX_TOKENS]
 
 
+def words_of(text: str) -> list[str]:
+    """Every lower-cased letter-and-digit word of `text`, in order, repeats kept (for a phrase)."""
+    return [word[:MAX_TOKEN_CHARS] for word in _WORD.findall(text.lower())]
+
+
 def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
@@ -43,6 +48,11 @@ def fts5_query(tokens: list[str], *, any_token: bool = False) -> str:
     """An FTS5 MATCH expression: every token (or any, with `any_token`) as a quoted prefix."""
     quoted = ['"' + token.replace('"', '""') + '"*' for token in tokens]
     return (" OR " if any_token else " AND ").join(quoted)
+
+
+def fts5_phrase(words: list[str]) -> str:
+    """An FTS5 phrase: the words in this order, quoted (no prefix)."""
+    return '"' + " ".join(words).replace('"', '""') + '"'
 
 
 def tsquery_text(tokens: list[str], *, weights: str = "", any_token: bool = False) -> str:

@@ -89,6 +89,8 @@ def ranked_pages(session: Session, terms: list[str], limit: int, kind: str | Non
         .where(TechDocsPageRow.id.in_([r.id for r in ranked])))}
     hits = []
     for page_id, points in ranked:
+        if page_id not in rows:  # replaced by a rebuild since the ranking query read the index (another transaction)
+            continue
         page, site = rows[page_id].TechDocsPageRow, rows[page_id].TechDocsSiteRow
         name = site.site_name or site.name
         hits.append((float(points), {

@@ -193,3 +193,20 @@ def test_the_migration_backfills_existing_rows_and_its_downgrade_removes_the_ind
         assert _indexed_refs(database, "accou") == ["component:default/ledger-keeper", "1 pages"]
     finally:
         database.dispose()
+
+
+def test_the_exact_name_and_ties_survive_the_cut(any_database: Database) -> None:
+    """Thirty equal matches and the entity named the query, whose long description makes its relevance the lowest:
+    with any `limit`, the exact name comes first and the equal ones follow in ref order."""
+    bodies = [entity(f"orders-{n:02d}", description="orders") for n in range(30)]
+    bodies.append(entity("orders", description="a long text that mentions orders once among many other words " * 20))
+    bodies.append(entity("orders-orders", description="orders"))  # words repeat: still not the name `orders`
+    with any_database.transaction() as session:
+        catalog.upsert_entities(session, bodies, None, NOW)
+        full = [h.ref for h in search.entity_hits(session, ["orders"], None, 100)]
+        assert full[0] == "component:default/orders" and len(full) == 32
+        assert full[1:] == sorted(full[1:], key=lambda ref: (ref != "component:default/orders-orders", ref))  # more words of it first
+        for limit in (1, 2, 5, 31):
+            assert [h.ref for h in search.entity_hits(session, ["orders"], None, limit)] == full[:limit]
+        assert [h.ref for h in search.entity_hits(session, ["orders-orders"], None, 3)][0] == "component:default/orders-orders"
+        assert [h.ref for h in search.entity_hits(session, ["orders", "orders"], None, 3)][0] == "component:default/orders-orders"
