@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Callable
 from typing import Any
 
@@ -13,14 +14,16 @@ from roadbed.activities.contracts import STEP_ACTIVITIES, StepInput, StepResult
 from roadbed.activities.pipeline_access import configure_pipeline
 from roadbed.domain.models import EnvironmentOutputs, ProvisionInput, ResourceOutputs, StepName
 from roadbed.domain.specs import MonitoringSpec, RepositoryMarker, WorkloadSpec
-from roadbed.rendering.catalog_entities import render_entities
+from roadbed.rendering.catalog_entities import inline_definitions, render_entities, render_system
 from roadbed.rendering.catalog_merge import RUNBOOK_PATH, catalog_info_path, merge_catalog_info
 from roadbed.rendering.manifests import render_manifests
 from roadbed.rendering.monitoring import render_monitoring
 from roadbed.rendering.skeleton import render_output_links, render_repository
 from roadbed.rendering.terraform import module_key, render_root_module
 from roadbed.sealing import unseal_resource
+from roadbed.storage import catalog as catalog_rows
 from roadbed.storage import services
+from roadbed.upgrades import template_store
 
 
 def workload_spec(activities: StepActivities, provision: ProvisionInput, outputs: EnvironmentOutputs, version: str | None = None) -> WorkloadSpec:
@@ -50,9 +53,10 @@ class ProvisioningActivities(StepActivities):
     def repository(self, data: StepInput) -> StepResult:
         def work() -> tuple[EnvironmentOutputs, str]:
             request = data.provision.request
-            golden_path = self.ports.golden_paths.get(request.golden_path)
-            parameters = template_parameters(data.provision, golden_path)
-            files = render_repository(golden_path, parameters)
+            # the version recorded at submission, from the template store when the folder has moved on (issue 16)
+            with template_store.golden_path_at(self.ports.database, self.ports.golden_paths, request.golden_path, data.provision.golden_path_version) as golden_path:
+                parameters = template_parameters(data.provision, golden_path)
+                files = render_repository(golden_path, parameters)
             marker = RepositoryMarker(
                 service=request.service, team=request.team, golden_path=golden_path.name, golden_path_version=data.provision.golden_path_version,
                 environments=(request.environment,),
@@ -115,22 +119,34 @@ class ProvisioningActivities(StepActivities):
             provision, outputs = data.provision, data.outputs
             request = provision.request
             golden_path = self.ports.golden_paths.get(request.golden_path)
-            entities = render_entities(
-                environment_specs.service_description(
-                    request, golden_path, environment_id=provision.environment_id, golden_path_version=provision.golden_path_version,
-                    repository_url=outputs.repository_url or "", resources=outputs.resources,
-                )
-            )
             path = catalog_info_path(golden_path.steps, template_parameters(provision, golden_path))
+            with self.ports.database.transaction() as session:  # the Component describes every live environment
+                others = catalog_rows.described_environments(session, request.service, provision.environment_id)
+            description = environment_specs.service_description(
+                request, golden_path, environment_id=provision.environment_id, golden_path_version=provision.golden_path_version,
+                repository_url=outputs.repository_url or "", resources=outputs.resources, others=others, plugins=self.ports.catalog_plugins,
+                catalog_path=path,
+            )
+            entities = render_entities(description)
             existing = self.ports.repo_host.read_file(request.service, path)
             runbook = existing is not None and self.ports.repo_host.read_file(request.service, RUNBOOK_PATH) is not None
             merged = merge_catalog_info(existing, entities, path=path, runbook=runbook)
             if merged.changed:  # a retry finds its own additions there and leaves the file (and the history) alone
                 self.ports.repo_host.commit_files(request.service, {path: merged.text.encode()}, "Register in the software catalog")
-            refs = self.ports.catalog.register(merged.entities, provision.environment_id)
+            registered = inline_definitions(merged.entities, lambda ref: self._repository_text(request.service, path, ref))
+            system = render_system(description)
+            refs = self.ports.catalog.register(registered + ([system] if system else []), provision.environment_id)
             return outputs.model_copy(update={"catalog_ref": refs[0]}), f"registered {len(refs)} {'entity' if len(refs) == 1 else 'entities'} from {path}"
 
         return self._tracked(StepName.CATALOG, data.provision, work)
+
+    def _repository_text(self, service: str, catalog_path: str, ref: str) -> str | None:
+        """A `$text` placeholder's file, relative to the catalog file (None: not in the repository)."""
+        target = posixpath.normpath(posixpath.join(posixpath.dirname(catalog_path), ref)).lstrip("/")
+        if target.startswith("..") or "://" in ref:
+            return None
+        content = self.ports.repo_host.read_file(service, target)
+        return content.decode("utf-8", errors="replace") if content is not None else None
 
     def all(self) -> list[Callable[..., Any]]:
         return [self.validate, self.repository, self.infrastructure, self.kubernetes, self.monitoring, self.catalog]

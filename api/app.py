@@ -34,6 +34,7 @@ from roadbed.api.state import ApiState
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
+from roadbed.upgrades import template_store
 from roadbed.validation import RequestValidator
 
 
@@ -43,6 +44,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         db = database or Database(settings.resolved_database_url)
         db.migrate()
         registry = GoldenPathRegistry(settings.golden_path_dirs)
+        template_store.store_all(db, registry)  # every version a request can record stays renderable (issue 16)
         validator = RequestValidator(registry, settings.terraform_modules_dir)
         app.state.roadbed = ApiState(settings, db, registry, validator, planner=runner_for(settings))
         docs_refresher = techdocs.start_refresher(app)  # the embedded repo host's docs follow its commits
