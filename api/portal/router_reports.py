@@ -22,7 +22,7 @@ from roadbed.domain.errors import FieldError, InvalidRequest
 from roadbed.metrics.adoption import adoption_report, component_owner_team, on_golden_path, services_by_team
 from roadbed.metrics.dora import DoraScope, dora_report
 from roadbed.metrics.dora_weekly import dora_weekly, dora_weekly_and_overall
-from roadbed.metrics.scorecards import scorecards
+from roadbed.metrics.scorecards import CHECKS, Scored, score_services, summary
 from roadbed.metrics.slo_report import slo_report
 from roadbed.metrics.thresholds import MetricBands, get_profile
 from roadbed.metrics.time_to_environment import time_to_environment
@@ -242,35 +242,35 @@ async def scorecards_page(request: Request, me: Me, team: str = "", page: str = 
     chosen = _text("team", team)
     number = int(page) if page.strip().isdigit() and 0 < int(page) < 100_000 else 1
 
-    def work(state: Any, session: Any) -> dict[str, Any]:
-        return scorecards(session, state.golden_paths, now=datetime.now(UTC), team=chosen, profile=get_profile(state.settings.dora_profile),
-                          link_gap_hours=state.settings.incident_link_gap_hours)
+    def work(state: Any, session: Any) -> tuple[list[Scored], dict[str, Any]]:
+        # The figures over every service, but a card only for the services this page shows.
+        scored = score_services(session, state.golden_paths, now=datetime.now(UTC), team=chosen, profile=get_profile(state.settings.dora_profile),
+                                link_gap_hours=state.settings.incident_link_gap_hours)
+        return scored, summary(scored, CHECKS)
 
-    report = await _query(request, work)
-    cards = report["services"]
-    per_check = []
-    for definition in report["definitions"]:
-        passed = sum(1 for card in cards for check in card["checks"] if check["id"] == definition["id"] and check["passed"])
-        per_check.append((definition, passed, len(cards) - passed))
-    chart = svg(Chart("hbar", [d["title"] for d, _, _ in per_check], [Series("services passing (%)", [round(100 * p / len(cards), 1) if cards else None
+    scored, report = await _query(request, work)
+    count = len(scored)
+    per_check = [(definition.describe(), report["passed"][definition.id], count - report["passed"][definition.id]) for definition in CHECKS]
+    chart = svg(Chart("hbar", [d["title"] for d, _, _ in per_check], [Series("services passing (%)", [round(100 * p / count, 1) if count else None
                                                                                                    for _, p, _ in per_check])],
                       label="Share of services passing each scorecard check, percent", extra={"range": (0, 100)}))
-    reading = f"{len(cards)} services, average score {_num(report['average'], 1)} of 100." if cards else "No service to score."
-    first = min((number - 1) * SERVICES_PER_PAGE, max(0, len(cards) - 1) // SERVICES_PER_PAGE * SERVICES_PER_PAGE)
-    shown = f"services {first + 1}–{min(len(cards), first + SERVICES_PER_PAGE)} of {len(cards)}" if cards else "none"
+    reading = f"{count} services, average score {_num(report['average'], 1)} of 100." if count else "No service to score."
+    first = min((number - 1) * SERVICES_PER_PAGE, max(0, count - 1) // SERVICES_PER_PAGE * SERVICES_PER_PAGE)
+    shown = f"services {first + 1}–{min(count, first + SERVICES_PER_PAGE)} of {count}" if count else "none"
+    cards = [entry.card(CHECKS) for entry in scored[first : first + SERVICES_PER_PAGE]]
     query = f"team={quote(chosen)}&" if chosen else ""
     pages = ([("Previous", f"/reports/scorecards?{query}page={first // SERVICES_PER_PAGE}")] if first else []) + (
-        [("Next", f"/reports/scorecards?{query}page={first // SERVICES_PER_PAGE + 2}")] if first + SERVICES_PER_PAGE < len(cards) else [])
+        [("Next", f"/reports/scorecards?{query}page={first // SERVICES_PER_PAGE + 2}")] if first + SERVICES_PER_PAGE < count else [])
     score_chart = svg(Chart("bar", list(report["by_team"]), [Series("average score", list(report["by_team"].values()))],
                             label="Average scorecard score per team, 0 to 100", extra={"range": (0, 100)}))
     sections = [
         Section("per-check", "Per check", reading, chart, "Share of services passing each check.", ["Check", "Weight", "Passed", "Failed", "Share passing"],
-                [[d["title"], d.get("weight", ""), p, f, _pct(p / len(cards)) if cards else "—"] for d, p, f in per_check], "/v1/scorecards"),
+                [[d["title"], d.get("weight", ""), p, f, _pct(p / count) if count else "—"] for d, p, f in per_check], "/v1/scorecards"),
         Section("per-team", "Per team", "Average score of each team's services.", score_chart, "Average score per team (0–100).", ["Team", "Average score"],
                 [[t, _num(s, 1)] for t, s in report["by_team"].items()]),
         Section("per-service", "Per service", f"Each service's score and the checks it fails: {shown}.", None, "", ["Service", "Team", "Score", "Failing checks"],
                 [[c["service"], c["team"] or "—", _num(c["score"], 1), ", ".join(x["title"] for x in c["checks"] if not x["passed"]) or "none"]
-                 for c in cards[first : first + SERVICES_PER_PAGE]], pages=pages),
+                 for c in cards], pages=pages),
     ]
     return _page(request, me, "scorecards", "Scorecards", "How services meet the platform's checks (0–100 per service).", [Filter("team", "Team", chosen or "")],
                  sections)

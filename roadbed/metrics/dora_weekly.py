@@ -4,17 +4,19 @@ does not run a second full report. Kept apart from the report itself, which it b
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select
+from sqlalchemy import case, func, literal, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from roadbed.domain.models import FAILED_DEPLOYMENT_STATUSES, DeploymentStatus
 from roadbed.metrics.dora import _DEPLOYMENTS, _INCIDENTS, DoraScope, _DoraQueries, _Figures, _report, _service_condition
 from roadbed.metrics.sql import epoch, seconds_between
 from roadbed.metrics.thresholds import DEFAULT, Profile
+from roadbed.storage.tables import UtcDateTime
 
 WEEKLY_KEYS = ("deployment_frequency", "lead_time_for_changes", "change_failure_rate", "time_to_restore", "overall_tier")
 
@@ -85,23 +87,48 @@ def dora_weekly_and_overall(
                 figures[k].failed += 1
 
     # Lead times: a commit counts in the week of its first successful deployment (and the older week too when that is on its start).
-    week, edge = bucket(d.c.deployed_at)
+    # One row per commit (service, sha), weeks placed here from epochs (the epoch is strictly increasing in the timestamp, so comparing
+    # epochs is comparing timestamps); only a commit whose deployments fall in more than one (week, edge) group is read row by row.
+    bounds = [float(value) for value in session.execute(select(*(epoch(literal(end, UtcDateTime())) for end in ends))).one()]
+    ascending = bounds[::-1]  # ascending[j] = bounds[weeks - j]
+    edges = set(bounds[1:weeks])
+
+    def placed(at: float) -> tuple[int, int]:
+        """(week, edge) as `bucket` gives them: the newest week whose start is at or before `at`."""
+        return weeks - bisect_right(ascending, at, 1, weeks), 1 if at in edges else 0
+
     earlier = _DEPLOYMENTS.alias("e")
     deployed_before = select(earlier.c.id).where(
         earlier.c.service == d.c.service, earlier.c.environment == queries.environment, earlier.c.commit_sha == d.c.commit_sha,
         earlier.c.deployed_at < queries.since, earlier.c.status == DeploymentStatus.SUCCESS,
     ).exists()
-    leads = (
-        select(d.c.service, d.c.commit_sha, week, edge, func.min(epoch(d.c.deployed_at)), func.min(epoch(d.c.commit_time)))
+    first_deployments = (
+        select(d.c.service, d.c.commit_sha, epoch(func.min(d.c.deployed_at)), epoch(func.max(d.c.deployed_at)), func.min(epoch(d.c.commit_time)))
         .where(queries._in(d, queries.since), d.c.status == DeploymentStatus.SUCCESS, ~deployed_before)
-        .group_by(d.c.service, d.c.commit_sha, week, edge)
+        .group_by(d.c.service, d.c.commit_sha)
     )
     commits: dict[tuple[str, str], list[tuple[int, int, float, float | None]]] = {}
-    for service, sha, at_week, at_edge, deployed, committed in session.execute(leads).all():
-        if (found := commits.get((service, sha))) is None:
-            commits[(service, sha)] = [(at_week, at_edge, deployed, committed)]
+    spread: list[tuple[str, str]] = []
+    for service, sha, first_at, last_at, committed in session.execute(first_deployments):
+        at_week, at_edge = placed(first_at)
+        if first_at == last_at or (placed(last_at) == (at_week, at_edge) and not at_edge):
+            commits[(service, sha)] = [(at_week, at_edge, first_at, committed)]
         else:
-            found.append((at_week, at_edge, deployed, committed))
+            spread.append((service, sha))
+    for start in range(0, len(spread), 500):  # commits deployed in several (week, edge) groups: row by row
+        detail = select(d.c.service, d.c.commit_sha, epoch(d.c.deployed_at), epoch(d.c.commit_time)).where(
+            queries._in(d, queries.since), d.c.status == DeploymentStatus.SUCCESS, tuple_(d.c.service, d.c.commit_sha).in_(spread[start : start + 500]))
+        groups: dict[tuple[str, str], dict[tuple[int, int], tuple[float, float | None]]] = {}
+        for service, sha, at, committed in session.execute(detail):
+            group = groups.setdefault((service, sha), {})
+            key = placed(at)
+            if (found := group.get(key)) is None:
+                group[key] = (at, committed)
+            else:
+                known = [c for c in (found[1], committed) if c is not None]
+                group[key] = (min(found[0], at), min(known) if known else None)
+        for commit, group in groups.items():
+            commits[commit] = [(at_week, at_edge, at, committed) for (at_week, at_edge), (at, committed) in group.items()]
     for rows in commits.values():
         if len(rows) == 1:  # most commits: deployed in one week only (the general case below gives the same)
             at_week, at_edge, deployed, committed = rows[0]
@@ -116,17 +143,15 @@ def dora_weekly_and_overall(
         known = [v[1] for v in groups.values() if v[1] is not None]
         if known and (span_lead := min(v[0] for v in groups.values()) - min(known)) > 0:
             total.lead_times.append(float(span_lead))
+        # The oldest week holding a deployment counts the commit, with every deployment that week's window holds: its own rows
+        # and those exactly at its end (the next week's edge rows). A commit whose oldest rows sit exactly on a week's start
+        # also counts in the week before, with those rows alone (none of its rows is before that week's window).
         first = max(k for k, _ in groups)
-        inside = [groups[key] for key in ((first, 0), (first, 1)) if key in groups]
-        values = [(first, min(v[0] for v in inside), [v[1] for v in inside])]
-        if (first, 1) in groups and first + 1 < weeks:
-            deployed, committed = groups[(first, 1)]
-            values.append((first + 1, deployed, [committed]))
-        for k, deployed, committed_times in values:
-            if any(c is None for c in committed_times):
-                continue
-            lead_time = deployed - min(c for c in committed_times if c is not None)
-            if lead_time > 0:
+        counted = [first, first + 1] if (first, 1) in groups and first + 1 < weeks else [first]
+        for k in counted:
+            inside = [groups[key] for key in ((k, 0), (k, 1), (k - 1, 1)) if key in groups]
+            known = [v[1] for v in inside if v[1] is not None]  # as SQL's min, which ignores NULLs
+            if known and (lead_time := min(v[0] for v in inside) - min(known)) > 0:
                 figures[k].lead_times.append(float(lead_time))
 
     for resolved_at, restore in _restores_with_time(queries):

@@ -22,6 +22,7 @@ The default checks:
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,8 +34,9 @@ from sqlalchemy.orm import Session
 
 from roadbed.domain.models import EnvironmentStatus
 from roadbed.golden_paths import GoldenPathRegistry
-from roadbed.metrics.adoption import component_owner_team, components, golden_path_of, is_outdated
+from roadbed.metrics.adoption import GOLDEN_PATH_VERSION, SOURCE_TEMPLATE, component_owner_team, golden_path_of, is_outdated
 from roadbed.metrics.dora import DoraScope, overall_tiers_by_service
+from roadbed.metrics.sql import json_values
 from roadbed.metrics.thresholds import DEFAULT, Profile, Tier
 from roadbed.storage.tables import CatalogEntityRow, EnvironmentRow
 
@@ -139,6 +141,9 @@ def _dora_tier_at_least(facts: ServiceFacts, params: dict[str, Any]) -> Verdict:
     return passed, f"overall tier {facts.dora_tier}"
 
 
+#: Rules whose detail names the service: judged again per service for its card. (Whether they pass must depend only on
+#: what `score_services` shares verdicts by: the component's parts, the live environments and the DORA tier.)
+_NAMED_RULES = frozenset({"catalog_registered"})
 RULES: dict[str, Callable[[ServiceFacts, dict[str, Any]], Verdict]] = {
     "catalog_registered": _catalog_registered,
     "owner_is_group": _owner_is_group,
@@ -193,6 +198,138 @@ def service_scorecard(
     return _card(ServiceFacts(service, team, component, live, tier, registry), checks)
 
 
+def _annotation_keys(checks: tuple[CheckDefinition, ...]) -> list[str]:
+    """Every annotation a rule reads: its params' `annotations`, and the golden-path ones."""
+    keys = {SOURCE_TEMPLATE, GOLDEN_PATH_VERSION}
+    for check in checks:
+        keys.update(str(key) for key in check.params.get("annotations") or [])
+    return sorted(keys)
+
+
+def _component_texts(session: Session, annotation_keys: list[str]) -> dict[str, str]:
+    """Per Component name (the last by ref, as `components` keeps): the parts of its body the rules read — owner, links,
+    the annotations in `annotation_keys` — as one JSON array text from one parse of the body in SQL. Components alike in
+    those parts have equal texts, so each distinct text is decoded and judged once."""
+    paths = [("spec", "owner"), ("metadata", "links"), *(("metadata", "annotations", key) for key in annotation_keys)]
+    query = (
+        select(CatalogEntityRow.name, json_values(CatalogEntityRow.body, *paths))
+        .where(CatalogEntityRow.kind == "component")
+        .order_by(CatalogEntityRow.ref)
+        .limit(100_000)
+    )
+    return {name: text for name, text in session.execute(query)}
+
+
+def _body(text: str, annotation_keys: list[str]) -> dict[str, Any]:
+    """The body the rules see: what `components` gives for the parts they read."""
+    owner, links, *values = json.loads(text)
+    metadata: dict[str, Any] = {"annotations": {key: value for key, value in zip(annotation_keys, values, strict=True) if value is not None}}
+    if links is not None:
+        metadata["links"] = links
+    return {"metadata": metadata, "spec": {} if owner is None else {"owner": owner}}
+
+
+def _environment_key(environment: Any) -> tuple[str, str, int]:
+    """What `_slo_defined` reads of a live environment: its name, its status and how many monitoring files it has."""
+    files = (environment.outputs or {}).get("monitoring_files") or []
+    return environment.environment, environment.status, len(files)
+
+
+@dataclass
+class Scored:
+    """One service's verdicts, in the order of the checks, and its score (`facts`: to name it in a card's details)."""
+
+    service: str
+    team: str | None
+    score: float
+    verdicts: list[Verdict]
+    facts: ServiceFacts
+
+    def card(self, checks: tuple[CheckDefinition, ...]) -> dict[str, Any]:
+        results = []
+        for check, (passed, detail) in zip(checks, self.verdicts, strict=True):
+            if check.rule in _NAMED_RULES:
+                passed, detail = RULES[check.rule](self.facts, check.params)
+            results.append({"id": check.id, "title": check.title, "passed": passed, "detail": detail})
+        return {"service": self.service, "team": self.team, "score": self.score, "checks": results}
+
+
+def score_services(
+    session: Session,
+    registry: GoldenPathRegistry,
+    *,
+    now: datetime,
+    team: str | None = None,
+    checks: tuple[CheckDefinition, ...] = CHECKS,
+    profile: Profile = DEFAULT,
+    link_gap_hours: float = 24.0,
+    dora_tiers: dict[str, str | None] | None = None,
+) -> list[Scored]:
+    """Every service's (or a team's) verdicts and score, by service name: what `_card` gives for each, without reading
+    or judging each service on its own. A rule's verdict depends only on the facts it reads, so the verdicts and the
+    score are computed once per distinct (component parts, live environments, DORA tier) and shared; the details of
+    the rules in `_NAMED_RULES` are judged again per service when its card is made."""
+    annotation_keys = _annotation_keys(checks)
+    texts = _component_texts(session, annotation_keys)
+    live: dict[str, list[Any]] = defaultdict(list)
+    # Only the columns the rules and the team read (rows with the same attribute names as EnvironmentRow).
+    columns = (EnvironmentRow.service, EnvironmentRow.team, EnvironmentRow.environment, EnvironmentRow.status, EnvironmentRow.outputs)
+    for row in session.execute(select(*columns).where(EnvironmentRow.live_key.is_not(None))).all():
+        live[row.service].append(row)
+    bodies: dict[str, tuple[dict[str, Any], str | None]] = {None: (None, None)}  # type: ignore[dict-item]  # JSON text → (body, owner team)
+
+    def body_of(text: str | None) -> tuple[dict[str, Any] | None, str | None]:
+        if (found := bodies.get(text)) is None:  # type: ignore[arg-type]
+            body = _body(text, annotation_keys)  # type: ignore[arg-type]
+            found = bodies[text] = (body, component_owner_team(body))  # type: ignore[index]
+        return found
+
+    def team_of(service: str) -> str | None:
+        return body_of(texts.get(service))[1] or next((env.team for env in live.get(service, [])), None)
+
+    selected = sorted(service for service in set(texts) | set(live) if team is None or team_of(service) == team)
+    tiers: dict[str, str | None] = dict(dora_tiers or {})
+    if dora_tiers is None and any(check.rule == "dora_tier_at_least" for check in checks) and selected:
+        dora_check = next(check for check in checks if check.rule == "dora_tier_at_least")
+        scope = DoraScope(environment=dora_check.params.get("environment", "prod"), window_days=int(dora_check.params.get("window_days", 30)),
+                          link_gap_hours=link_gap_hours)
+        tiers = overall_tiers_by_service(session, scope, now=now, profile=profile)
+    total_weight = sum(check.weight for check in checks) or 1
+    shared: dict[tuple[Any, ...], tuple[list[Verdict], float]] = {}
+    scored = []
+    for service in selected:
+        text = texts.get(service)
+        body, owner_team = body_of(text)
+        environments = live.get(service) or []
+        facts = ServiceFacts(service, owner_team or next((env.team for env in environments), None), body, environments, tiers.get(service), registry)
+        key = (text, tuple(map(_environment_key, environments)) if environments else (), facts.dora_tier)
+        if (common := shared.get(key)) is None:
+            verdicts = [RULES[check.rule](facts, check.params) for check in checks]
+            passed_weight = 0.0
+            for check, (passed, _detail) in zip(checks, verdicts, strict=True):
+                passed_weight += check.weight if passed else 0
+            common = shared[key] = (verdicts, round(100 * passed_weight / total_weight, 1))
+        scored.append(Scored(service, facts.team, common[1], common[0], facts))
+    return scored
+
+
+def summary(scored: list[Scored], checks: tuple[CheckDefinition, ...] = CHECKS) -> dict[str, Any]:
+    """The figures over all the scored services: `average` and `by_team` as `scorecards` gives them, and `passed`: per
+    check id, how many services pass it."""
+    by_team: dict[str, list[float]] = defaultdict(list)
+    for entry in scored:
+        by_team[entry.team or "(none)"].append(entry.score)
+    passed = {check.id: 0 for check in checks}
+    for entry in scored:
+        for check, (ok, _detail) in zip(checks, entry.verdicts, strict=True):
+            passed[check.id] += 1 if ok else 0
+    return {
+        "average": _average([entry.score for entry in scored]),
+        "by_team": {name: _average(scores) for name, scores in sorted(by_team.items())},
+        "passed": passed,
+    }
+
+
 def scorecards(
     session: Session,
     registry: GoldenPathRegistry,
@@ -206,41 +343,12 @@ def scorecards(
 ) -> dict[str, Any]:
     """Scorecards of every service (or a team's); `dora_tiers` reuses overall tiers already computed
     for the DORA check's scope (prod, 30 days) instead of computing them again."""
-    component_by_service = {row.name: row.body for row in components(session)}
-    live: dict[str, list[Any]] = defaultdict(list)
-    # Only the columns the rules and the team read (rows with the same attribute names as EnvironmentRow), not whole
-    # ORM objects with every JSON column decoded: most of the time of this query with hundreds of live environments.
-    columns = (EnvironmentRow.service, EnvironmentRow.team, EnvironmentRow.environment, EnvironmentRow.status, EnvironmentRow.outputs)
-    for row in session.execute(select(*columns).where(EnvironmentRow.live_key.is_not(None))).all():
-        live[row.service].append(row)
-    services = set(component_by_service) | set(live)
-
-    def team_of(service: str) -> str | None:
-        body = component_by_service.get(service)
-        owner_team = component_owner_team(body) if body else None
-        return owner_team or next((env.team for env in live.get(service, [])), None)
-
-    selected = sorted(service for service in services if team is None or team_of(service) == team)
-    tiers: dict[str, str | None] = dict(dora_tiers or {})
-    if dora_tiers is None and any(check.rule == "dora_tier_at_least" for check in checks) and selected:
-        dora_check = next(check for check in checks if check.rule == "dora_tier_at_least")
-        scope = DoraScope(
-            environment=dora_check.params.get("environment", "prod"),
-            window_days=int(dora_check.params.get("window_days", 30)),
-            link_gap_hours=link_gap_hours,
-        )
-        tiers = overall_tiers_by_service(session, scope, now=now, profile=profile)
-    cards = [
-        _card(ServiceFacts(service, team_of(service), component_by_service.get(service), live.get(service, []), tiers.get(service), registry), checks)
-        for service in selected
-    ]
-    by_team: dict[str, list[float]] = defaultdict(list)
-    for card in cards:
-        by_team[card["team"] or "(none)"].append(card["score"])
+    scored = score_services(session, registry, now=now, team=team, checks=checks, profile=profile, link_gap_hours=link_gap_hours, dora_tiers=dora_tiers)
+    figures = summary(scored, checks)
     return {
-        "services": cards,
-        "average": _average([card["score"] for card in cards]),
-        "by_team": {name: _average(scores) for name, scores in sorted(by_team.items())},
+        "services": [entry.card(checks) for entry in scored],
+        "average": figures["average"],
+        "by_team": figures["by_team"],
         "definitions": [check.describe() for check in checks],
         "team": team,
     }
