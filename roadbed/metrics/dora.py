@@ -141,17 +141,28 @@ class _DoraQueries:
         # An incident cannot have been caused by a deployment that finished more than a gap after it
         # opened; that rule also bounds `opened_at`, so the query starts from the incidents of the window
         # (`ix_incidents_opened`) instead of every link ever made.
-        explicit = (
-            select(deployment.c.id.label("dep_id"), incident.c.resolved_at.label("resolved_at"), incident.c.opened_at.label("opened_at"))
-            .select_from(incident.join(deployment, deployment.c.key == incident.c.caused_by_deployment))
+        # The named deployment is one probe by its unique key per incident of the window: a join would let SQLite drive
+        # from the deployments of the window (thousands) through the covering window index instead.
+        named = (
+            select(deployment.c.id)
+            .where(
+                deployment.c.key == incident.c.caused_by_deployment,
+                seconds_between(deployment.c.deployed_at, incident.c.opened_at) <= self.gap_seconds,
+                self._in(deployment, self.reach),
+            )
+            .scalar_subquery()
+        )
+        blamed = (
+            select(named.label("dep_id"), incident.c.resolved_at.label("resolved_at"), incident.c.opened_at.label("opened_at"))
             .where(
                 incident.c.caused_by_deployment.is_not(None),
                 incident.c.opened_at >= self.reach - timedelta(seconds=self.gap_seconds),
                 incident.c.opened_at <= self.now,
-                seconds_between(deployment.c.deployed_at, incident.c.opened_at) <= self.gap_seconds,
-                self._in(deployment, self.reach),
             )
+            .subquery("b")
         )
+        explicit = select(blamed.c.dep_id, blamed.c.resolved_at, blamed.c.opened_at).where(blamed.c.dep_id.is_not(None))
+
         def latest_prior(alias: str, column: str) -> Any:
             prior = _DEPLOYMENTS.alias(alias)
             value = prior.c.id if column == "id" else epoch(prior.c.deployed_at)
