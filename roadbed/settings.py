@@ -134,6 +134,14 @@ class Settings(BaseSettings):
     alertmanager_service_labels: str = Field(default="service,app,job", description="alert labels naming the service, first present wins")
     dora_profile: str = Field(default="default", description="DORA threshold profile: default, dora-2021 or fourkeys-2019")
 
+    # -- service health (CONTRACT.md "Service health"): each source optional; GitHub and Grafana reuse their settings above
+    health_timeout_seconds: float = Field(default=2.0, gt=0, le=60, description="each source of a health document answers within this, else `unknown`")
+    argocd_url: str | None = Field(default=None, description="Argo CD base URL, e.g. https://argocd.example.com; unset = no sync status")
+    argocd_token: SecretStr | None = Field(default=None, description="Argo CD API token (read-only role is enough); never logged")
+    prometheus_url: str | None = Field(default=None, description="Prometheus base URL for SLO burn rates (HTTP query API); unset = none")
+    sonarqube_url: str | None = Field(default=None, description="SonarQube base URL for quality gates; unset = none")
+    sonarqube_token: SecretStr | None = Field(default=None, description="SonarQube user token (Browse permission); never logged")
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -120,6 +120,8 @@ class FakeRepository:
     created_at: str = ""
     variables: dict[str, JSON] = field(default_factory=dict)  # Actions variables: name -> {name, value, created_at, updated_at}
     secrets: dict[str, JSON] = field(default_factory=dict)  # Actions secrets as sent: name -> {encrypted_value, key_id, ...}
+    pulls: list[JSON] = field(default_factory=list)  # pull requests, newest last (`open_pull_request`)
+    runs: list[JSON] = field(default_factory=list)  # Actions workflow runs, newest last (`add_workflow_run`)
 
     def git(self) -> Repo:
         return Repo(str(self.path))
@@ -317,6 +319,33 @@ class FakeGitHub:
         return None if stored is None else SealedBox(self.actions_key).decrypt(base64.b64decode(stored["encrypted_value"])).decode()
 
     # -- state helpers (called with the lock held)
+    def open_pull_request(self, org: str, name: str, title: str, *, head: str = "feature", created_at: str | None = None) -> JSON:
+        """A pull request opened by someone (listed by `GET pulls`, newest first)."""
+        with self._lock:
+            repo = self._find(org, name)
+            number = len(repo.pulls) + len(repo.runs) + 1
+            pull = {"number": number, "state": "open", "title": title, "head": {"ref": head}, "base": {"ref": repo.default_branch},
+                    "created_at": created_at or _now(), "updated_at": created_at or _now(), "draft": False}
+            repo.pulls.append(pull)
+            return pull
+
+    def close_pull_request(self, org: str, name: str, number: int) -> None:
+        with self._lock:
+            for pull in self._find(org, name).pulls:
+                if pull["number"] == number:
+                    pull["state"] = "closed"
+
+    def add_workflow_run(
+        self, org: str, name: str, *, branch: str = "main", conclusion: str | None = "success", status: str = "completed", workflow: str = "CI"
+    ) -> JSON:
+        """A workflow run as GitHub Actions would record it (`conclusion` None while queued or in progress)."""
+        with self._lock:
+            repo = self._find(org, name)
+            run = {"id": next(self._ids), "name": workflow, "head_branch": branch, "head_sha": self.branch_sha(org, name, branch) or "0" * 40,
+                   "status": status, "conclusion": conclusion, "event": "push", "created_at": _now(), "updated_at": _now()}
+            repo.runs.append(run)
+            return run
+
     def _find(self, org: str, name: str) -> FakeRepository:
         for repo in self.repositories.values():
             if repo.org.lower() == org.lower() and repo.name.lower() == name.lower():
@@ -1334,6 +1363,24 @@ def _update_variable(ctx: _Context, org: str, name: str, variable: str) -> tuple
     return 204, None
 
 
+def _list_pulls(ctx: _Context, org: str, name: str) -> tuple[int, Any]:
+    repo = _repo(ctx, org, name)
+    state = ctx.param("state", "open")
+    per_page = min(int(ctx.param("per_page", "30") or 30), ctx.fake.max_per_page)
+    pulls = [p for p in reversed(repo.pulls) if state == "all" or p["state"] == state][:per_page]
+    return 200, [{**p, "url": f"{ctx.base}/repos/{repo.org}/{repo.name}/pulls/{p['number']}",
+                  "html_url": f"{ctx.web}/{repo.org}/{repo.name}/pull/{p['number']}"} for p in pulls]
+
+
+def _list_runs(ctx: _Context, org: str, name: str) -> tuple[int, Any]:
+    repo = _repo(ctx, org, name)
+    branch = ctx.param("branch")
+    per_page = min(int(ctx.param("per_page", "30") or 30), ctx.fake.max_per_page)
+    runs = [r for r in reversed(repo.runs) if branch is None or r["head_branch"] == branch]
+    shown = [{**r, "html_url": f"{ctx.web}/{repo.org}/{repo.name}/actions/runs/{r['id']}"} for r in runs[:per_page]]
+    return 200, {"total_count": len(runs), "workflow_runs": shown}
+
+
 _R = r"/repos/([^/]+)/([^/]+)"
 ROUTES: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]] = [
     (verb, re.compile(pattern), handler)
@@ -1373,5 +1420,7 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]] = [
         ("POST", _R + r"/actions/variables", _create_variable),
         ("GET", _R + r"/actions/variables/([^/]+)", _get_variable),
         ("PATCH", _R + r"/actions/variables/([^/]+)", _update_variable),
+        ("GET", _R + r"/pulls", _list_pulls),
+        ("GET", _R + r"/actions/runs", _list_runs),
     ]
 ]

@@ -29,7 +29,9 @@ status); the cluster pulls only images its registry holds (`FakeKubernetes(image
 `publish_image()`): a Deployment naming any other image never becomes available, like pods stuck in
 ImagePullBackOff, until the image is published; `fail_next(method, path_regex, status, times)` injects faults (`status=0` drops the
 connection); `requests` records every request; `object()`/`objects()`/`seed()` inspect and prepare
-state; `write_kubeconfig()` writes a kubeconfig pointing at the server.
+state; `write_kubeconfig()` writes a kubeconfig pointing at the server. Pods and events (core/v1, read by the
+health source) are written as the kubelet would with `add_pod()` / `add_event()`; `hang_next(path_regex, seconds)`
+and `garbage_next(path_regex)` make matching requests slow or answer non-JSON.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ import itertools
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -86,7 +89,12 @@ NAMESPACES = ResourceType("", "v1", "namespaces", "namespace", "Namespace", Fals
 CONFIGMAPS = ResourceType("", "v1", "configmaps", "configmap", "ConfigMap", True, ("cm",))
 SERVICES = ResourceType("", "v1", "services", "service", "Service", True, ("svc",))
 DEPLOYMENTS = ResourceType("apps", "v1", "deployments", "deployment", "Deployment", True, ("deploy",), ("status",), generation=True)
-RESOURCE_TYPES = (NAMESPACES, CONFIGMAPS, SERVICES, DEPLOYMENTS)
+#: Pods and events are only read by Roadbed (health); a test writes them as the kubelet would (`add_pod`, `add_event`).
+PODS = ResourceType("", "v1", "pods", "pod", "Pod", True, ("po",))
+EVENTS = ResourceType("", "v1", "events", "event", "Event", True, ("ev",))
+RESOURCE_TYPES = (NAMESPACES, CONFIGMAPS, SERVICES, DEPLOYMENTS, PODS, EVENTS)
+#: What `garbage_next` answers with status 200: not JSON, like a proxy's error page.
+GARBAGE = b"<html>upstream connect error</html>\x00"
 _BY_GROUP_VERSION: dict[tuple[str, str], dict[str, ResourceType]] = {}
 for _rt in RESOURCE_TYPES:
     _BY_GROUP_VERSION.setdefault((_rt.group, _rt.version), {})[_rt.plural] = _rt
@@ -375,6 +383,7 @@ class FakeKubernetes:
         self.requests: list[RecordedRequest] = []
         self._store: dict[tuple[str, str, str], _Stored] = {}
         self._faults: list[_Fault] = []
+        self._hangs: list[tuple[re.Pattern[str], float, list[int]]] = []  # (path, seconds, [times left]); also garbage (seconds < 0)
         self._rollout_default = RolloutMode()
         self._rollouts: dict[str, RolloutMode] = {}
         self._lock = threading.RLock()
@@ -465,6 +474,43 @@ class FakeKubernetes:
         with self._lock:
             self._faults.append(_Fault(method.upper(), re.compile(path_regex), status, times, reason, message, headers or {}))
 
+    def hang_next(self, path_regex: str, seconds: float, times: int = 1) -> None:
+        """The next `times` requests whose path matches sleep `seconds` before being answered (a stuck API server)."""
+        with self._lock:
+            self._hangs.append((re.compile(path_regex), seconds, [times]))
+
+    def garbage_next(self, path_regex: str, times: int = 1) -> None:
+        """The next `times` requests whose path matches answer 200 with bytes that are not JSON."""
+        with self._lock:
+            self._hangs.append((re.compile(path_regex), -1.0, [times]))
+
+    def add_pod(
+        self, namespace: str, name: str, labels: dict[str, str], *, ready: bool = True, restarts: int = 0,
+        waiting_reason: str | None = None, phase: str = "Running",
+    ) -> JSON:
+        """A pod with one container, its status written as the kubelet would (ready, restarts, a waiting reason)."""
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace, "labels": labels},
+               "spec": {"containers": [{"name": "app", "image": "app"}]}}
+        state: JSON = {"waiting": {"reason": waiting_reason}} if waiting_reason else {"running": {"startedAt": _now()}}
+        status = {"phase": phase, "containerStatuses": [{"name": "app", "ready": ready, "restartCount": restarts, "state": state}]}
+        with self._lock:
+            self.seed(pod, manager="kubelet")
+            self._store[(PODS.plural, namespace, name)].obj["status"] = status
+            return self._render(self._store[(PODS.plural, namespace, name)])
+
+    def add_event(
+        self, namespace: str, involved: tuple[str, str], reason: str, message: str, *, type: str = "Normal", last_seen: str | None = None,  # noqa: A002
+    ) -> JSON:
+        """An event about `involved` (kind, name), as a controller would record it."""
+        with self._lock:
+            name = f"{involved[1]}.{next(self._rv):x}"
+            return self.seed(
+                {"apiVersion": "v1", "kind": "Event", "metadata": {"name": name, "namespace": namespace},
+                 "involvedObject": {"kind": involved[0], "name": involved[1], "namespace": namespace}, "reason": reason, "message": message,
+                 "type": type, "count": 1, "lastTimestamp": last_seen or _now()},
+                manager="kube-controller-manager",
+            )
+
     def object(self, plural: str, name: str, namespace: str | None = None) -> JSON | None:
         with self._lock:
             stored = self._store.get((plural, namespace or "", name))
@@ -502,6 +548,14 @@ class FakeKubernetes:
                     body = yaml.safe_load(raw_body)
                 except yaml.YAMLError:
                     body = raw_body.decode("utf-8", "replace")
+        with self._lock:
+            hang = next((h for h in self._hangs if h[2][0] > 0 and h[0].search(path)), None)
+            if hang is not None:
+                hang[2][0] -= 1
+        if hang is not None and hang[1] < 0:
+            return 200, GARBAGE, {}  # type: ignore[return-value]
+        if hang is not None:
+            time.sleep(hang[1])  # outside the lock: other requests go on
         with self._lock:
             recorded = RecordedRequest(method, path, query, headers, copy.deepcopy(body))
             self.requests.append(recorded)
@@ -1206,7 +1260,7 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             return
         status, payload, headers = result
-        data = json.dumps(payload).encode()
+        data = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))

@@ -1,0 +1,1 @@
+"""A service's live picture (CONTRACT.md "Service health"): one section per source, fetched concurrently."""
