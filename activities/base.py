@@ -34,6 +34,7 @@ from roadbed.environment_specs import IMAGE_REGISTRY
 from roadbed.failpoints import Failpoints
 from roadbed.golden_paths import GoldenPath, GoldenPathRegistry
 from roadbed.ports import CatalogRegistry, InfrastructureRunner, KubernetesDeployer, MonitoringPublisher, RepoHost
+from roadbed.rendering.catalog_entities import CatalogPlugins
 from roadbed.sealing import SecretBox
 from roadbed.storage import environments
 from roadbed.storage.database import Database
@@ -62,6 +63,7 @@ class ProvisioningPorts:
     image_registry: str = IMAGE_REGISTRY
     secrets: SecretBox | None = None  # opens sealed settings for Terraform (roadbed.sealing)
     delivery: DeliveryTarget | None = None  # a repo host with CI settings (GitHub Actions): what the pipeline gets
+    catalog_plugins: CatalogPlugins = field(default_factory=CatalogPlugins)  # what the plugin annotations can point at
 
 
 def now() -> datetime:

@@ -142,6 +142,11 @@ class Settings(BaseSettings):
     sonarqube_url: str | None = Field(default=None, description="SonarQube base URL for quality gates; unset = none")
     sonarqube_token: SecretStr | None = Field(default=None, description="SonarQube user token (Browse permission); never logged")
 
+    # -- Backstage plugin annotations on the catalog's Components (README "Backstage plugins")
+    pagerduty_service_ids: dict[str, str] = Field(
+        default_factory=dict, description='service -> PagerDuty service id (JSON, e.g. {"orders": "PABC123"}): sets pagerduty.com/service-id'
+    )
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -22,6 +22,7 @@ from roadbed.domain.errors import Conflict, TransientError
 from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus, ProvisionInput
 from roadbed.domain.naming import workflow_id_for
 from roadbed.domain.workflow_names import PROVISION_WORKFLOW
+from roadbed.environment_specs import api_document, requested_system
 from roadbed.rendering.catalog_entities import owner_ref, planned_entity_refs
 from roadbed.sealing import SecretBox, seal_request, secret_key_file, unseal_request
 from roadbed.settings import Settings
@@ -69,7 +70,7 @@ class EnvironmentSubmitter:
             terraform_task_queue=self.terraform_task_queue,
         )
         try:
-            row = await asyncio.to_thread(self._insert, accepted)
+            row = await asyncio.to_thread(self._insert, accepted, api_document(golden_path) is not None)
         except Conflict:
             raced = await asyncio.to_thread(self._find_request, request.request_id) if request.request_id else None
             if raced is None:
@@ -91,14 +92,18 @@ class EnvironmentSubmitter:
         with self.database.transaction() as session:
             return environments.find_by_request_id(session, request_id)
 
-    def _insert(self, accepted: ProvisionInput) -> EnvironmentRow:
-        """One transaction: the service's owner is claimed or confirmed, its catalog names are free, the row is stored."""
+    def _insert(self, accepted: ProvisionInput, api: bool = False) -> EnvironmentRow:
+        """One transaction: the service's owner is claimed or confirmed, its catalog names are free (Component, Resources,
+        the API its golden path provides, the System it names), the row is stored."""
         request = accepted.request
         workflow_id = workflow_id_for(request.service, request.environment, accepted.environment_id)
         status = EnvironmentStatus.PENDING_APPROVAL if accepted.requires_approval else EnvironmentStatus.RUNNING
         with self.database.transaction(serialized=True) as session:
             services.claim(session, request.service, request.team, accepted.requested_at)
-            refs = planned_entity_refs(request.service, request.environment, [resource.name for resource in request.resources])
+            refs = planned_entity_refs(
+                request.service, request.environment, [resource.name for resource in request.resources], api=api,
+                system=requested_system(request.parameters),
+            )
             if taken := catalog.clashes(session, refs, request.service, owner_ref(request.team)):
                 raise Conflict(f"the catalog already holds entities this environment would register: {', '.join(taken)}")
             return environments.insert_environment(session, accepted, workflow_id, status)

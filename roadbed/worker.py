@@ -37,6 +37,7 @@ from roadbed.domain.errors import ConfigurationError
 from roadbed.failpoints import Failpoints
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.ports import KubernetesDeployer, RepoHost
+from roadbed.rendering.catalog_entities import CatalogPlugins
 from roadbed.sealing import SecretBox, secret_key_file
 from roadbed.settings import KubernetesTarget, RepoHostTarget, Settings
 from roadbed.storage.database import Database
@@ -102,6 +103,18 @@ def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
         secrets=SecretBox(secret_key_file(settings.home)),
         image_registry=settings.image_registry,
         delivery=delivery,
+        catalog_plugins=catalog_plugins(settings),
+    )
+
+
+def catalog_plugins(settings: Settings) -> CatalogPlugins:
+    """Which Backstage plugin annotations can point somewhere in this deployment (README, "Backstage plugins")."""
+    return CatalogPlugins(
+        github_org=settings.github_org if settings.repo_host is RepoHostTarget.GITHUB else None,
+        argocd=settings.kubernetes_target is KubernetesTarget.GITOPS,
+        grafana_url=settings.grafana_url,
+        pagerduty_service_ids=settings.pagerduty_service_ids,
+        sonarqube=bool(settings.sonarqube_url),
     )
 
 

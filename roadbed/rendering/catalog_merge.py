@@ -3,14 +3,18 @@
 A Backstage template registers its own entity (`catalog:register` reads `catalogInfoPath`, default
 `/catalog-info.yaml`). Roadbed keeps that file and only adds what describes the environment it built:
 
-- on the service's Component, the annotations `roadbed.dev/environment-id`, `roadbed.dev/golden-path-version`
-  and `backstage.io/source-template` (Roadbed's value: it knows what ran), `backstage.io/source-location` and
-  `backstage.io/kubernetes-namespace` (only when the template set none), Roadbed's Runbook link (only when the
-  repository has `docs/runbook.md` and the entity links no runbook), and `spec.dependsOn` extended with the
-  resources' refs (no duplicates);
-- one Resource document per provisioned resource, appended (Roadbed's own documents, replaced when they change).
+- on the service's Component, `backstage.io/source-template` (Roadbed's value: it knows what ran), the live
+  environments' facts and what derives from them (`roadbed.rendering.catalog_environments.describe`: the
+  `roadbed.dev/environments` and `roadbed.dev/env.<env>.*` annotations, `roadbed.dev/environment-id`,
+  `roadbed.dev/golden-path-version`, `spec.lifecycle` raised to `production` while a prod environment lives, and
+  `backstage.io/kubernetes-namespace` / `argocd/app-name` when absent or holding a namespace of the service),
+  `backstage.io/source-location` and the plugin annotations (only when the template set none), Roadbed's Runbook
+  link (only when the repository has `docs/runbook.md` and the entity links no runbook), `spec.dependsOn` and
+  `spec.providesApis` extended with Roadbed's refs (no duplicates), and `spec.system` when the request names one;
+- one Resource document per provisioned resource and the API, appended (Roadbed's own documents, replaced when they
+  change).
 
-Everything else the template wrote (annotations, tags, title, lifecycle, system, links, description, comments,
+Everything else the template wrote (annotations, tags, title, links, description, comments,
 other documents such as an API) stays as written. Edits are made in the text, so the file differs from the
 template's rendering only by the added lines; when an edit cannot be made in place (a flow-style mapping, say)
 the Component's document alone is rewritten.
@@ -39,14 +43,16 @@ from roadbed.catalog.refs import DEFAULT_NAMESPACE, InvalidRef, parse_ref
 from roadbed.domain.errors import PermanentError, RoadbedError
 from roadbed.domain.specs import TemplateStep
 from roadbed.rendering import plain_yaml
+from roadbed.rendering.catalog_entities import PLUGIN_ANNOTATIONS
+from roadbed.rendering.catalog_environments import describe, facts_of
 from roadbed.rendering.skeleton import UnsafeTemplatePath, safe_repo_path
 from roadbed.rendering.templating import render_value
 
 DEFAULT_PATH = "catalog-info.yaml"
 RUNBOOK_PATH = "docs/runbook.md"
-SET_ANNOTATIONS = ("backstage.io/source-template", "roadbed.dev/golden-path-version", "roadbed.dev/environment-id")
-"""Facts about this environment: Roadbed's value replaces the template's."""
-DEFAULT_ANNOTATIONS = ("backstage.io/source-location", "backstage.io/kubernetes-namespace")
+SET_ANNOTATIONS = ("backstage.io/source-template",)
+"""Roadbed's value replaces the template's (the environments' facts are `describe`'s)."""
+DEFAULT_ANNOTATIONS = ("backstage.io/source-location", *PLUGIN_ANNOTATIONS)
 """Added only when the template set none."""
 _WIDTH = 4096
 
@@ -237,12 +243,20 @@ def _merged(template: dict[str, Any], roadbed: dict[str, Any], *, runbook: bool)
         metadata["links"] = links + runbook_links
     if _owner(spec["owner"], template) != _owner(roadbed["spec"]["owner"], roadbed):
         spec["owner"] = roadbed["spec"]["owner"]  # the service's team, as Roadbed's ownership rules (and transfers) decide
-    depends = list(spec.get("dependsOn") or [])
-    known = {str(ref).lower() for ref in depends}
-    missing = [ref for ref in roadbed["spec"].get("dependsOn") or [] if ref.lower() not in known]
-    if missing:
-        spec["dependsOn"] = depends + missing
-    return merged
+    for field in ("dependsOn", "providesApis"):
+        present = list(spec.get(field) or [])
+        known = {str(ref).lower() for ref in present}
+        missing = [ref for ref in roadbed["spec"].get(field) or [] if ref.lower() not in known]
+        if missing:
+            spec[field] = present + missing
+    if roadbed["spec"].get("system") and spec.get("system") != roadbed["spec"]["system"]:
+        spec["system"] = roadbed["spec"]["system"]  # the request named it
+    facts = facts_of(roadbed)
+    if not facts:
+        return merged
+    # what the file still records of environments gone since (the file is rewritten at registrations, not releases)
+    gone = [fact for fact in facts_of(template) if fact not in facts]
+    return describe(merged, facts, service=roadbed["metadata"]["name"], dropped=gone)
 
 
 # -- edits in the text

@@ -23,9 +23,14 @@ def env_key(*parts: str) -> str:
     return _ENV_KEY.sub("_", "_".join(parts).upper())
 
 
+KUBERNETES_ID_LABEL = "backstage.io/kubernetes-id"
+"""Backstage's Kubernetes plugin finds a Component's objects by this label (the entity's annotation of the same name)."""
+
+
 def _labels(spec: WorkloadSpec) -> dict[str, str]:
     return {
         "app.kubernetes.io/name": spec.service,
+        KUBERNETES_ID_LABEL: spec.service,
         "app.kubernetes.io/part-of": spec.service,
         "roadbed.dev/team": spec.team,
         "roadbed.dev/environment": spec.environment,

@@ -3,12 +3,19 @@
 Rows registered by an environment carry its id and go away with it (`release_entities`); rows
 registered by hand (the API) have no environment, are never touched by an environment's
 registration and never removed by its compensation.
+
+A service's Component (and its API) is shared by its environments: the row carries the id of one of them, and its
+body describes every live environment that registered it (`roadbed.rendering.catalog_environments`). A registration
+keeps the live environments the stored Component already describes; a release rewrites it from the environments
+still live and removes it with the last one. A System a service names is its team's: created by the first
+registration as a row of no environment (like one registered by hand), joined by the team's other services, and
+kept when they go.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, Text, cast, delete, select
@@ -18,6 +25,7 @@ from roadbed.catalog import relations as catalog_relations
 from roadbed.catalog.model import ValidEntity
 from roadbed.catalog.refs import DEFAULT_NAMESPACE, EntityRef, InvalidRef, make_ref, parse_ref
 from roadbed.domain.errors import Conflict, FieldError, InvalidRequest, NotFound
+from roadbed.rendering.catalog_environments import ENVIRONMENTS, EnvironmentFacts, describe, facts_of, ordered
 from roadbed.search import search_text
 from roadbed.storage.tables import CatalogEntityRow, EnvironmentRow
 
@@ -86,9 +94,45 @@ def upsert_entities(session: Session, entities: list[dict[str, Any]], environmen
     if environment_id is not None and service is not None and owner is not None and (taken := clashes(session, refs, service, owner)):
         raise Conflict(f"catalog entities already belong to someone else: {', '.join(taken)}")
     existing = rows_by_ref(session, refs)
-    stored = [_store(session, entity, environment_id, now, existing.get(ref)) for ref, entity in zip(refs, entities, strict=True)]
+    stored = []
+    for ref, entity in zip(refs, entities, strict=True):
+        row = existing.get(ref)
+        if entity["kind"] == "System":  # the team's, shared by its services: created once, never taken by an environment
+            if row is None:
+                _store(session, entity, None, now, None)
+            stored.append(ref)
+            continue
+        if entity["kind"] == "Component" and service is not None and row is not None and environment_id is not None:
+            entity = _with_other_environments(session, entity, row, service, environment_id)
+        stored.append(_store(session, entity, environment_id, now, row))
     session.flush()
     return stored
+
+
+def _live_environment_ids(session: Session, service: str, exclude: str) -> set[str]:
+    query = select(EnvironmentRow.id).where(EnvironmentRow.service == service, EnvironmentRow.live_key.is_not(None), EnvironmentRow.id != exclude)
+    return set(session.scalars(query))
+
+
+def described_environments(session: Session, service: str, exclude: str) -> list[EnvironmentFacts]:
+    """The service's live environments, other than `exclude`, that its stored Component describes."""
+    row = session.get(CatalogEntityRow, entity_ref("component", DEFAULT_NAMESPACE, service))
+    if row is None or row.environment_id is None:
+        return []
+    live = _live_environment_ids(session, service, exclude)
+    return [fact for fact in facts_of(row.body) if fact.environment_id in live]
+
+
+def _with_other_environments(session: Session, entity: dict[str, Any], row: CatalogEntityRow, service: str, environment_id: str) -> dict[str, Any]:
+    """The registering Component plus the live environments the stored one describes and it does not (a concurrent
+    registration of another environment read the row before this one wrote it)."""
+    if row.environment_id is None or ENVIRONMENTS not in ((entity.get("metadata") or {}).get("annotations") or {}):
+        return entity
+    mine = facts_of(entity)
+    described = {fact.environment for fact in mine}
+    live = _live_environment_ids(session, service, environment_id)
+    missing = [fact for fact in facts_of(row.body) if fact.environment_id in live and fact.environment not in described]
+    return describe(entity, [*mine, *missing], service=service) if missing else entity
 
 
 def rows_by_ref(session: Session, refs: Iterable[str]) -> dict[str, CatalogEntityRow]:
@@ -187,17 +231,49 @@ def list_entities(
 
 
 def release_entities(session: Session, environment_id: str, successor: str | None) -> int:
-    """Remove an environment's entities; the service's Component passes to `successor` if one is live.
-    Only rows of this environment are touched: hand-registered ones (no environment) stay."""
+    """Remove an environment's entities and rewrite its service's Component from the environments still live.
+
+    The Component (and the API) pass to the most important environment left that the Component describes, rewritten
+    without this one; with none left they are removed — a live environment that has not registered yet registers
+    them anew. `successor` is only used for a Component written before environments were recorded (it has none).
+    Hand-registered rows (no environment) and the team's Systems stay."""
     kept = 0
-    if successor is not None:
-        rows = session.scalars(select(CatalogEntityRow).where(CatalogEntityRow.environment_id == environment_id, CatalogEntityRow.kind == "component"))
-        for row in rows:
-            row.environment_id = successor
-            kept += 1
+    heir: str | None = None
+    environment = session.get(EnvironmentRow, environment_id)
+    component = session.get(CatalogEntityRow, entity_ref("component", DEFAULT_NAMESPACE, environment.service)) if environment else None
+    if environment is not None and component is not None and component.environment_id is not None:
+        facts = facts_of(component.body)
+        if not facts:
+            heir = successor if component.environment_id == environment_id else component.environment_id
+        else:
+            live = _live_environment_ids(session, environment.service, environment_id)
+            left = ordered(fact for fact in facts if fact.environment_id in live)
+            if left:
+                gone = [fact for fact in facts if fact not in left]
+                _rewrite(component, describe(component.body, left, service=environment.service, dropped=gone), left[0].environment_id)
+                heir = left[0].environment_id
+                kept += 1
+            else:
+                session.delete(component)
+                kept += 1
+    shared = session.scalars(select(CatalogEntityRow).where(CatalogEntityRow.environment_id == environment_id, CatalogEntityRow.kind.in_(("component", "api"))))
+    for row in shared:
+        if heir is None or (row.kind == "component" and row is not component):
+            continue
+        if row.kind == "api" and component is not None and component in session:
+            row.body = {**row.body, "spec": {**row.body["spec"], "lifecycle": component.body["spec"].get("lifecycle", row.body["spec"].get("lifecycle"))}}
+        _rewrite(row, row.body, heir)
+        kept += row is not component
     result = session.execute(delete(CatalogEntityRow).where(CatalogEntityRow.environment_id == environment_id))
     session.flush()
     return (result.rowcount or 0) + kept
+
+
+def _rewrite(row: CatalogEntityRow, body: dict[str, Any], environment_id: str) -> None:
+    row.body = body
+    row.search_text = search_text(body)
+    row.environment_id = environment_id
+    row.updated_at = datetime.now(UTC)
 
 
 def _mentioning(session: Session, row: CatalogEntityRow) -> Iterator[tuple[EntityRef, dict[str, Any]]]:

@@ -11,6 +11,7 @@ from roadbed.domain.models import ResourceOutputs
 from roadbed.domain.specs import TemplateStep
 from roadbed.rendering import plain_yaml
 from roadbed.rendering.catalog_entities import ServiceDescription, render_entities
+from roadbed.rendering.catalog_environments import EnvironmentFacts, facts_of
 from roadbed.rendering.catalog_merge import CatalogInfoError, catalog_info_path, merge_catalog_info
 
 PATH = "catalog-info.yaml"
@@ -54,9 +55,16 @@ spec:
 
 
 ADDED_ANNOTATIONS = """\
-    roadbed.dev/golden-path-version: 1.2.0
-    roadbed.dev/environment-id: env-1
     backstage.io/source-location: url:file:///git/orders.git
+    backstage.io/kubernetes-id: orders
+    grafana/dashboard-selector: tags @> 'roadbed' && (title == 'orders (dev)')
+    roadbed.dev/environments: dev
+    roadbed.dev/env.dev.id: env-1
+    roadbed.dev/env.dev.namespace: orders-dev
+    roadbed.dev/env.dev.golden-path-version: 1.2.0
+    roadbed.dev/env.dev.resources: postgres:main
+    roadbed.dev/environment-id: env-1
+    roadbed.dev/golden-path-version: 1.2.0
     backstage.io/kubernetes-namespace: orders-dev"""
 ADDED_LINK = """\
   - url: file:///git/orders.git#docs/runbook.md
@@ -65,12 +73,15 @@ ADDED_LINK = """\
 """
 
 
-def roadbed_entities(*resources: str, environment: str = "dev", environment_id: str = "env-1") -> list[dict[str, Any]]:
+def roadbed_entities(
+    *resources: str, environment: str = "dev", environment_id: str = "env-1", others: tuple[EnvironmentFacts, ...] = ()
+) -> list[dict[str, Any]]:
     return render_entities(
         ServiceDescription(
             service="orders", team="payments", environment=environment, environment_id=environment_id, description="Takes orders",
             golden_path="python-service", golden_path_version="1.2.0", component_type="service", repository_url="file:///git/orders.git",
             namespace=f"orders-{environment}", resources={name: ResourceOutputs(type="postgres", name=name, outputs={}) for name in resources},
+            others=others,
         )
     )
 
@@ -118,10 +129,12 @@ def test_retry_changes_nothing() -> None:
 
 def test_a_second_environment_adds_its_resources_and_keeps_the_first() -> None:
     dev = merge(TEMPLATE_FILE)
-    prod = merge(dev.text, roadbed_entities("main", environment="prod", environment_id="env-2"))
+    prod = merge(dev.text, roadbed_entities("main", environment="prod", environment_id="env-2", others=tuple(facts_of(dev.entities[0]))))
     component = prod.entities[0]
     assert component["spec"]["dependsOn"][-2:] == ["resource:default/orders-dev-main", "resource:default/orders-prod-main"]
-    assert component["metadata"]["annotations"]["roadbed.dev/environment-id"] == "env-2"
+    annotations = component["metadata"]["annotations"]
+    assert annotations["roadbed.dev/environment-id"] == "env-2" and annotations["roadbed.dev/environments"] == "prod,dev"
+    assert annotations["backstage.io/kubernetes-namespace"] == "orders-prod" and annotations["roadbed.dev/env.dev.id"] == "env-1"
     assert [e["metadata"]["name"] for e in prod.entities] == ["orders", "orders-api", "orders-dev-main", "orders-prod-main"]
 
 
