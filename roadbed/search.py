@@ -133,15 +133,22 @@ def _sqlite_ranked(kind_filter: str) -> str:
 
 
 def _postgresql_ranked(kind_filter: str) -> str:
+    """Best first, in two steps so that a common word (thousands of matches) is not ranked by `ts_rank_cd` (the
+    costly part) thousands of times: `tiered` gives every match its exact-name bonus and field points, `cut` is the
+    `limit`-th best of those, and only the matches in that tier or above are ranked. Tiers are 10 or more apart and
+    the rank adds under 9, so no match below the cut could have made the first `limit`."""
     fields = " ".join(f"WHEN e.search_vector @@ to_tsquery('simple', :{column}) THEN {points}" for points, column in _ENTITY_FIELD_POINTS)
     return f"""
-        SELECT e.ref,
-               (CASE WHEN lower(e.name) IN (:exact, :exact_words) THEN 100 ELSE 0 END)
-               + (CASE {fields} ELSE 10 END)
-               + 9.0 * ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', e.search_vector, to_tsquery('simple', :match), 1 | 32) AS score
-        FROM catalog_entities e
-        WHERE e.search_vector @@ to_tsquery('simple', :match) {kind_filter}
-        ORDER BY score DESC, (e.kind || ':' || e.namespace || '/' || e.name) COLLATE "C"
+        WITH tiered AS MATERIALIZED (
+            SELECT e.ref, (e.kind || ':' || e.namespace || '/' || e.name) AS label, e.search_vector,
+                   (CASE WHEN lower(e.name) IN (:exact, :exact_words) THEN 100 ELSE 0 END) + (CASE {fields} ELSE 10 END) AS tier
+            FROM catalog_entities e
+            WHERE e.search_vector @@ to_tsquery('simple', :match) {kind_filter}),
+        cut AS (SELECT coalesce((SELECT tier FROM tiered ORDER BY tier DESC LIMIT 1 OFFSET :limit - 1), 0) AS tier)
+        SELECT ref, tier + 9.0 * ts_rank_cd('{{0.1, 0.2, 0.4, 1.0}}', search_vector, to_tsquery('simple', :match), 1 | 32) AS score
+        FROM tiered
+        WHERE tier >= (SELECT tier FROM cut)
+        ORDER BY score DESC, label COLLATE "C"
         LIMIT :limit"""
 
 
