@@ -7,6 +7,7 @@ import asyncio
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 from urllib.parse import quote
 
@@ -101,6 +102,21 @@ async def _query(request: Request, work: Any) -> Any:
     return await asyncio.to_thread(run)
 
 
+@lru_cache(maxsize=256)
+def _drawn(kind: str, labels: tuple[str, ...], series: tuple[tuple[str, tuple[float | None, ...], bool], ...], label: str, y_title: str,
+           extra: tuple[tuple[str, Any], ...]) -> Markup:
+    return svg(Chart(kind, list(labels), [Series(name, list(values), dashed) for name, values, dashed in series], label, y_title, extra=dict(extra)))
+
+
+def _svg(chart: Chart) -> Markup:
+    """`svg(chart)`, drawn once per distinct chart: pygal takes ~5 ms a chart, and a report's charts stay the same until its
+    figures change (a chart with a formatter function is drawn each time)."""
+    if chart.formatter is not None:
+        return svg(chart)
+    series = tuple((s.name, tuple(s.values), s.dashed) for s in chart.series)
+    return _drawn(chart.kind, tuple(chart.labels), series, chart.label, chart.y_title, tuple(sorted(chart.extra.items())))
+
+
 # -- DORA -----------------------------------------------------------------------------------------------------------
 DORA_KEYS = [
     ("deployment_frequency", "Deployment frequency", "deployments/day", lambda r: r["value"], lambda v: v),
@@ -143,7 +159,7 @@ async def dora_page(request: Request, me: Me, team: str = "", service: str = "",
         figure = value_of(headline)
         tier = headline["tier"] or "no tier (no data)"
         reading = f"{name} is {tier}: {_num(figure)} {unit} over the last {days} days ({chosen['environment']})."
-        chart = svg(Chart("line", labels, [Series(f"per week ({unit})", values), *bands], label=f"{name} per week, {unit}, with tier bounds",
+        chart = _svg(Chart("line", labels, [Series(f"per week ({unit})", values), *bands], label=f"{name} per week, {unit}, with tier bounds",
                           y_title=unit, extra={"allow_interruptions": True}))
         rows = [[start.strftime("%Y-%m-%d"), _num(value_of(report[key])), report[key]["tier"] or "—"] for start, report in weekly]
         sections.append(Section(key, name, reading, chart, f"{name} week by week ({unit}); dashed lines: the {profile.name} profile's elite, high "
@@ -251,7 +267,7 @@ async def scorecards_page(request: Request, me: Me, team: str = "", page: str = 
     scored, report = await _query(request, work)
     count = len(scored)
     per_check = [(definition.describe(), report["passed"][definition.id], count - report["passed"][definition.id]) for definition in CHECKS]
-    chart = svg(Chart("hbar", [d["title"] for d, _, _ in per_check], [Series("services passing (%)", [round(100 * p / count, 1) if count else None
+    chart = _svg(Chart("hbar", [d["title"] for d, _, _ in per_check], [Series("services passing (%)", [round(100 * p / count, 1) if count else None
                                                                                                    for _, p, _ in per_check])],
                       label="Share of services passing each scorecard check, percent", extra={"range": (0, 100)}))
     reading = f"{count} services, average score {_num(report['average'], 1)} of 100." if count else "No service to score."
@@ -261,7 +277,7 @@ async def scorecards_page(request: Request, me: Me, team: str = "", page: str = 
     query = f"team={quote(chosen)}&" if chosen else ""
     pages = ([("Previous", f"/reports/scorecards?{query}page={first // SERVICES_PER_PAGE}")] if first else []) + (
         [("Next", f"/reports/scorecards?{query}page={first // SERVICES_PER_PAGE + 2}")] if first + SERVICES_PER_PAGE < count else [])
-    score_chart = svg(Chart("bar", list(report["by_team"]), [Series("average score", list(report["by_team"].values()))],
+    score_chart = _svg(Chart("bar", list(report["by_team"]), [Series("average score", list(report["by_team"].values()))],
                             label="Average scorecard score per team, 0 to 100", extra={"range": (0, 100)}))
     sections = [
         Section("per-check", "Per check", reading, chart, "Share of services passing each check.", ["Check", "Weight", "Passed", "Failed", "Share passing"],

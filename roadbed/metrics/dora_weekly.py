@@ -61,7 +61,7 @@ def dora_weekly_and_overall(
         .where(queries._in(d, queries.since))
         .group_by(week, edge, d.c.service)
     )
-    for at_week, at_edge, service, total_count, successful, failed in session.execute(counts):
+    for at_week, at_edge, service, total_count, successful, failed in session.execute(counts).all():
         for k in both(at_week, at_edge):
             figures[k].deployments += int(total_count)
             figures[k].successful += int(successful or 0)
@@ -109,7 +109,7 @@ def dora_weekly_and_overall(
     )
     commits: dict[tuple[str, str], list[tuple[int, int, float, float | None]]] = {}
     spread: list[tuple[str, str]] = []
-    for service, sha, first_at, last_at, committed in session.execute(first_deployments):
+    for service, sha, first_at, last_at, committed in session.execute(first_deployments).all():
         at_week, at_edge = placed(first_at)
         if first_at == last_at or (placed(last_at) == (at_week, at_edge) and not at_edge):
             commits[(service, sha)] = [(at_week, at_edge, first_at, committed)]
