@@ -21,12 +21,14 @@ from roadbed.api.routers import (
     events,
     golden_paths,
     health,
+    health_service,
     metrics,
     reports,
     search,
     services,
     techdocs,
     tokens,
+    upgrades,
     webhooks,
 )
 from roadbed.api.schemas import install_openapi
@@ -66,7 +68,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     install_audit(app)
     app.add_middleware(BodySizeLimit)
-    for module in (health, environments, services, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, search, tokens):
+    for module in (health, environments, services, health_service, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, search, tokens, upgrades):
         app.include_router(module.router)
     install_openapi(app)  # request bodies the handlers parse themselves, documented from their models
     install_portal(app)  # server-rendered pages; after the API's error handlers, which it wraps for pages

@@ -20,6 +20,7 @@ from roadbed.activities.deployment import DeploymentActivities
 from roadbed.activities.pipeline_access import DeliveryTarget
 from roadbed.activities.provisioning import ProvisioningActivities
 from roadbed.activities.recording import RecordingActivities
+from roadbed.activities.upgrade import UpgradeActivities
 from roadbed.activity_logs import install_activity_log_filter
 from roadbed.adapters.backstage import BackstageCatalog
 from roadbed.adapters.composite_monitoring import CompositeMonitoring
@@ -47,6 +48,7 @@ from roadbed.validation import RequestValidator
 from roadbed.workflows.decommission import DecommissionEnvironmentWorkflow
 from roadbed.workflows.deploy import DeployServiceWorkflow
 from roadbed.workflows.provision import ProvisionEnvironmentWorkflow
+from roadbed.workflows.upgrade import UpgradeServiceWorkflow
 
 MAX_CONCURRENT_ACTIVITIES = 32 + 4  # threads of `activity_executor()`: the general cap plus a few Terraform slots (tests)
 GENERAL_GRACEFUL_SHUTDOWN_SECONDS = 5.0
@@ -190,7 +192,7 @@ def build_worker(
     """
     provisioning, compensation = ProvisioningActivities(ports), CompensationActivities(ports)
     terraform = [provisioning.infrastructure, compensation.infrastructure]
-    everything = [*provisioning.all(), *compensation.all(), *RecordingActivities(ports.database).all(), *DeploymentActivities(ports).all()]
+    everything = [*provisioning.all(), *compensation.all(), *RecordingActivities(ports.database).all(), *DeploymentActivities(ports).all(), *UpgradeActivities(ports).all()]
     general = everything if WorkerQueue.TERRAFORM in queues else [a for a in everything if a not in terraform]
     caps = concurrency(settings, queues, max_concurrent_activities)
     install_activity_log_filter()  # a permanent step failure: one log line with the reason, traceback at debug
@@ -204,7 +206,7 @@ def build_worker(
         workers.append(Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow, DeployServiceWorkflow],
+            workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow, DeployServiceWorkflow, UpgradeServiceWorkflow],
             activities=general,
             max_concurrent_activities=caps[WorkerQueue.GENERAL],
             graceful_shutdown_timeout=timedelta(seconds=GENERAL_GRACEFUL_SHUTDOWN_SECONDS),

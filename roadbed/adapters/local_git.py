@@ -19,6 +19,7 @@ from dulwich.errors import NotGitRepository
 from dulwich.file import FileLocked
 from dulwich.index import commit_tree
 from dulwich.objects import ZERO_SHA, Blob, Commit
+from dulwich.refs import check_ref_format
 from dulwich.repo import Repo
 
 from roadbed.domain.errors import PermanentError, TransientError
@@ -94,9 +95,16 @@ class LocalGitRepoHost:
                 head = self._commit(repo, {MARKER_PATH: merged.to_bytes()}, f"Roadbed: {marker.service} owned by {marker.team}, environments {', '.join(merged.environments)}").encode()
             return RepositoryRef(name=name, url=self.repository_url(name), default_branch="main", head=head.decode(), created=created)
 
-    def commit_files(self, name: str, changes: dict[str, bytes | None], message: str) -> str:
+    def commit_files(
+        self, name: str, changes: dict[str, bytes | None], message: str, *, branch: str | None = None, executable: frozenset[str] = frozenset()
+    ) -> str:
+        """Commit on the default branch; with `branch`, one commit on top of the default branch's head published as
+        that branch (created, or replaced when asked again: an upgrade branch always holds exactly one commit, and
+        the default branch is never touched). `executable`: paths written with mode 100755."""
         with self._open(name) as repo:
-            return self._commit(repo, changes, message)
+            if branch is None:
+                return self._commit(repo, changes, message, executable=executable)
+            return self._commit_branch(repo, branch, changes, message, executable)
 
     def read_file(self, name: str, path: str) -> bytes | None:
         with self._open(name) as repo:
@@ -149,6 +157,50 @@ class LocalGitRepoHost:
         except KeyError:
             return None
         return repo[sha].data
+
+    def _commit_branch(self, repo: Repo, branch: str, changes: dict[str, bytes | None], message: str, executable: frozenset[str]) -> str:
+        ref = b"refs/heads/" + branch.encode()
+        if ref == BRANCH or not check_ref_format(ref):
+            raise PermanentError(f"{branch!r} is not a branch Roadbed may write")
+        parent = repo.refs.read_ref(BRANCH)
+        if parent is None:
+            raise PermanentError("the repository has no default branch to branch from")
+        tree_id = self._tree(repo, parent, changes, executable)
+        current = repo.refs.read_ref(ref)
+        if current is not None and repo[current].tree == tree_id and repo[current].parents == [parent]:
+            return current.decode()  # asked again with the same result: nothing to do
+        commit = self._new_commit(tree_id, [parent], message)
+        repo.object_store.add_object(commit)
+        repo.refs.set_if_equals(ref, None, commit.id)  # no old value given: the branch is replaced
+        return commit.id.decode()
+
+    def _tree(self, repo: Repo, parent: bytes | None, changes: dict[str, bytes | None], executable: frozenset[str]) -> bytes:
+        entries: dict[bytes, tuple[bytes, int]] = {}
+        if parent is not None:
+            for entry in repo.object_store.iter_tree_contents(repo[parent].tree):
+                entries[entry.path] = (entry.sha, entry.mode)
+        for path, content in changes.items():
+            if content is None:
+                entries.pop(path.encode(), None)
+                continue
+            blob = Blob.from_string(content)
+            repo.object_store.add_object(blob)
+            kept = entries.get(path.encode(), (b"", stat.S_IFREG | 0o644))[1]  # an update keeps the file's mode
+            mode = 0o755 if path in executable else kept & 0o777
+            entries[path.encode()] = (blob.id, stat.S_IFREG | mode)
+        return commit_tree(repo.object_store, [(p, sha, mode) for p, (sha, mode) in sorted(entries.items())])
+
+    @staticmethod
+    def _new_commit(tree_id: bytes, parents: list[bytes], message: str) -> Commit:
+        commit = Commit()
+        commit.tree = tree_id
+        commit.parents = parents
+        commit.author = commit.committer = AUTHOR
+        commit.commit_time = commit.author_time = int(time.time())
+        commit.commit_timezone = commit.author_timezone = 0
+        commit.encoding = b"UTF-8"
+        commit.message = message.encode()
+        return commit
 
     def _commit(self, repo: Repo, changes: dict[str, bytes | None], message: str, *, initial: bool = False, executable: frozenset[str] = frozenset()) -> str:
         """Commit on the current head and publish with compare-and-swap; retry on a lost race.
