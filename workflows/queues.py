@@ -2,7 +2,7 @@
 
 Task queues by resource profile (docs/operations.md): Terraform applies are CPU- and memory-heavy and slow, the
 other steps are short API calls. Putting the applies on a queue of their own lets a deployment size those workers
-separately and cap concurrent applies per core, so a burst queues instead of thrashing.
+separately and cap concurrent applies per worker, so a burst queues instead of thrashing.
 
 Deterministic: the queue's name comes from the workflow input (`ProvisionInput.terraform_task_queue`, fixed at
 acceptance), or, for runs accepted before the field existed, from the workflow's own task queue. No

@@ -207,7 +207,7 @@ def worker(
     """Run one worker against the configured Temporal cluster (run several for more throughput).
 
     Without --queue it polls both queues; a Terraform worker (--queue roadbed-terraform) runs only the Terraform
-    steps, capped at one apply per core by default. SIGTERM drains it: running steps finish first.
+    steps, capped at 4 applies per core by default. SIGTERM drains it: running steps finish first.
     """
     if max_concurrent_activities is not None and queue is None:
         raise fail("--max-concurrent-activities needs --queue: each queue has its own cap (ROADBED_WORKER_MAX_CONCURRENT_ACTIVITIES, ROADBED_TERRAFORM_MAX_CONCURRENT_ACTIVITIES)", code=2)

@@ -59,7 +59,7 @@ def test_queue_names_and_caps_come_from_the_settings() -> None:
     assert settings.resolved_terraform_task_queue == "platform" + TERRAFORM_QUEUE_SUFFIX  # as the workflows derive it
     assert load_settings().resolved_terraform_task_queue == WorkerQueue.TERRAFORM.value == "roadbed-terraform"
     assert load_settings(terraform_task_queue="tf-heavy").resolved_terraform_task_queue == "tf-heavy"
-    assert concurrency(settings, BOTH_QUEUES) == {WorkerQueue.GENERAL: 32, WorkerQueue.TERRAFORM: len(os.sched_getaffinity(0))}
+    assert concurrency(settings, BOTH_QUEUES) == {WorkerQueue.GENERAL: 32, WorkerQueue.TERRAFORM: 4 * len(os.sched_getaffinity(0))}
     capped = load_settings(worker_max_concurrent_activities=8, terraform_max_concurrent_activities=3)
     assert concurrency(capped, BOTH_QUEUES) == {WorkerQueue.GENERAL: 8, WorkerQueue.TERRAFORM: 3}
     assert concurrency(capped, frozenset({WorkerQueue.TERRAFORM}), 5) == {WorkerQueue.TERRAFORM: 5}
