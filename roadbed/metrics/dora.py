@@ -208,14 +208,26 @@ class _DoraQueries:
         return {dep_id: (resolved, int(still_open)) for dep_id, resolved, still_open in self.session.execute(query)}
 
     # -- deployments
-    def counts(self) -> list[tuple[str, int, int]]:
+    def counts(self) -> list[tuple[str, int, int, int]]:
+        """Per service: deployments in the window, successful ones, and failed ones (by status)."""
         d = _DEPLOYMENTS.alias("d")
         query = (
-            select(d.c.service, func.count(), func.sum(case((d.c.status == DeploymentStatus.SUCCESS, 1), else_=0)))
+            select(d.c.service, func.count(), func.sum(case((d.c.status == DeploymentStatus.SUCCESS, 1), else_=0)),
+                   func.sum(case((d.c.status.in_(FAILED_DEPLOYMENT_STATUSES), 1), else_=0)))
             .where(self._in(d, self.since))
             .group_by(d.c.service)
         )
-        return [(service, int(total), int(ok or 0)) for service, total, ok in self.session.execute(query)]
+        return [(service, int(total), int(ok or 0), int(failed or 0)) for service, total, ok, failed in self.session.execute(query)]
+
+    def linked_in_window(self, linked_ids: Iterable[int]) -> list[tuple[int, str]]:
+        """(id, service) of the linked deployments in the window that did not fail by status (they fail by their incident)."""
+        d = _DEPLOYMENTS.alias("d")
+        ids, found = sorted(linked_ids), []
+        for start in range(0, len(ids), 2000):  # bounded parameter lists
+            query = select(d.c.id, d.c.service).where(
+                d.c.id.in_(ids[start : start + 2000]), d.c.deployed_at >= self.since, d.c.status.not_in(FAILED_DEPLOYMENT_STATUSES))
+            found.extend((dep_id, service) for dep_id, service in self.session.execute(query))
+        return found
 
     def failed_candidates(self, linked_ids: Iterable[int]) -> list[Any]:
         """Deployments in [reach, now] that failed or are linked, with what came after them."""
@@ -300,15 +312,23 @@ class _DoraQueries:
         return self.session.execute(query)
 
 
-def _collect(session: Session, scope: DoraScope, now: datetime) -> dict[str, _Figures]:
-    """Raw figures per service of the scope."""
+def _collect(session: Session, scope: DoraScope, now: datetime, *, keys_only: bool = False) -> dict[str, _Figures]:
+    """Raw figures per service of the scope; `keys_only`: only those of the four keys (no recovery or rework, which
+    need each failed deployment's successors)."""
     queries = _DoraQueries(session, scope, now)
     figures: dict[str, _Figures] = defaultdict(_Figures)
-    for service, total, successful in queries.counts():
+    for service, total, successful, failed in queries.counts():
         figures[service].deployments = total
         figures[service].successful = successful
+        if keys_only:
+            figures[service].failed = failed
 
     linked = queries.linked()
+    if keys_only:
+        for _dep_id, service in queries.linked_in_window(linked):
+            figures[service].failed += 1
+        _add_durations(queries, figures)
+        return figures
     # A rework deployment must itself be in the window (its failed predecessor may be just before it).
     since_epoch = queries.epoch_of(queries.since)
     rework_targets: dict[str, set[int]] = defaultdict(set)
@@ -333,6 +353,12 @@ def _collect(session: Session, scope: DoraScope, now: datetime) -> dict[str, _Fi
     for service, ids in rework_targets.items():
         figures[service].rework = len(ids)
 
+    _add_durations(queries, figures)
+    return figures
+
+
+def _add_durations(queries: _DoraQueries, figures: dict[str, _Figures]) -> None:
+    """Lead times, restore times and open incidents per service."""
     for service, lead_time in queries.lead_times():
         if lead_time is not None and lead_time > 0:
             figures[service].lead_times.append(float(lead_time))
@@ -341,7 +367,6 @@ def _collect(session: Session, scope: DoraScope, now: datetime) -> dict[str, _Fi
             figures[service].restores.append(float(restore))
     for service, count in queries.open_incidents():
         figures[service].open_incidents = int(count)
-    return figures
 
 
 def _merge(parts: Iterable[_Figures]) -> _Figures:
@@ -363,6 +388,22 @@ def _tier(tier: Tier | None) -> str | None:
     return tier.value if tier is not None else None
 
 
+def _key_tiers(frequency: Fraction, lead_time: float | None, cfr: Fraction | None, restore: float | None, profile: Profile) -> dict[str, Tier | None]:
+    return {
+        "deployment_frequency": profile.deployment_frequency.tier(frequency),
+        "lead_time_for_changes": profile.lead_time_for_changes.tier(lead_time),
+        "change_failure_rate": profile.change_failure_rate.tier(cfr),
+        "time_to_restore": profile.time_to_restore.tier(restore),
+    }
+
+
+def _overall_tier(figures: _Figures, scope: DoraScope, profile: Profile) -> str | None:
+    """`_report(figures, ...)["overall_tier"]` without the rest of the report."""
+    cfr = Fraction(figures.failed, figures.deployments) if figures.deployments else None
+    tiers = _key_tiers(Fraction(figures.successful, scope.window_days), _median(figures.lead_times), cfr, _median(figures.restores), profile)
+    return _tier(overall_tier(list(tiers.values())))
+
+
 def _report(figures: _Figures, scope: DoraScope, profile: Profile, services: int) -> dict[str, Any]:
     frequency = Fraction(figures.successful, scope.window_days)
     lead_time = _median(figures.lead_times)
@@ -370,12 +411,7 @@ def _report(figures: _Figures, scope: DoraScope, profile: Profile, services: int
     recovery = _median(figures.recoveries)
     cfr = Fraction(figures.failed, figures.deployments) if figures.deployments else None
     rework = Fraction(figures.rework, figures.deployments) if figures.deployments else None
-    tiers = {
-        "deployment_frequency": profile.deployment_frequency.tier(frequency),
-        "lead_time_for_changes": profile.lead_time_for_changes.tier(lead_time),
-        "change_failure_rate": profile.change_failure_rate.tier(cfr),
-        "time_to_restore": profile.time_to_restore.tier(restore),
-    }
+    tiers = _key_tiers(frequency, lead_time, cfr, restore, profile)
     return {
         "deployment_frequency": {
             "value": float(frequency),
@@ -446,6 +482,6 @@ def dora_report(session: Session, scope: DoraScope, *, now: datetime, profile: P
 
 
 def overall_tiers_by_service(session: Session, scope: DoraScope, *, now: datetime, profile: Profile = DEFAULT) -> dict[str, str | None]:
-    """Each service's overall tier in one pass over the scope (for scorecards)."""
-    figures = _collect(session, scope, now)
-    return {service: _report(f, scope, profile, 1)["overall_tier"] for service, f in figures.items()}
+    """Each service's overall tier in one pass over the scope (for scorecards): only the four keys it is made of."""
+    figures = _collect(session, scope, now, keys_only=True)
+    return {service: _overall_tier(f, scope, profile) for service, f in figures.items()}

@@ -204,3 +204,23 @@ def test_dora_weekly_equals_a_report_per_week_on_random_data(any_database: Datab
                 assert overall == {key: whole[key] for key in WEEKLY_KEYS}, (scope, weeks)
 
 
+
+
+@pytest.mark.parametrize("seed", [7, 9])
+def test_dora_key_figures_alone_equal_the_full_computation(any_database: Database, seed: int) -> None:
+    """The scorecards' DORA tiers come from the four keys' figures alone (no successor lookups): per service they equal
+    the full computation's, with failures by status and by incident (named and implicit links)."""
+    from roadbed.metrics.dora import _collect, overall_tiers_by_service
+
+    _seed_dora(any_database, random.Random(seed))
+    with any_database.transaction() as session:
+        for scope in (DoraScope(window_days=30), DoraScope(window_days=9, link_gap_hours=3), DoraScope(environment="staging", window_days=60)):
+            full, keys = _collect(session, scope, NOW), _collect(session, scope, NOW, keys_only=True)
+            assert set(full) == set(keys) and sum(f.failed for f in full.values()) > 0
+            for service, figures in full.items():
+                mine = keys[service]
+                assert (mine.deployments, mine.successful, mine.failed, mine.open_incidents) == (
+                    figures.deployments, figures.successful, figures.failed, figures.open_incidents), (scope, service)
+                assert sorted(mine.lead_times) == sorted(figures.lead_times) and sorted(mine.restores) == sorted(figures.restores)
+            report = dora_report(session, scope, now=NOW, by_service=True)["by_service"]
+            assert overall_tiers_by_service(session, scope, now=NOW) == {service: report[service]["overall_tier"] for service in full}
