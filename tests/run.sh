@@ -33,6 +33,8 @@ export VIRTUAL_ENV="$PWD/$venv"
 
 # The Backstage reference renderer (tests/unit/test_backstage_reference.py): nunjucks pinned by its lock file.
 (cd tests/reference/nunjucks && npm ci --no-audit --no-fund --loglevel=error)
+# Backstage's entity validators (tests/unit/test_backstage_catalog_model.py): @backstage/catalog-model pinned by its lock file.
+(cd tests/reference/catalog-model && npm ci --no-audit --no-fund --loglevel=error)
 
 # openapi-python-client pins an older typer than the CLI needs, so it lives in a venv of its own
 # (tests/api/test_openapi.py generates a client from /openapi.json with it).

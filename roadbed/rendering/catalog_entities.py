@@ -130,8 +130,9 @@ def plugin_annotations(desc: ServiceDescription) -> dict[str, str]:
         found[ARGOCD_APP_NAME] = desc.namespace  # rewritten by `describe` to the most important environment's
     if desc.alerts:
         found[PROMETHEUS_ALERT] = ",".join(desc.alerts)
-    if desc.recording_rules:
-        found[PROMETHEUS_RULE] = ",".join(f'{record}{{slo_service="{desc.service}"}}|{RULE_GROUP_LABEL}' for record in desc.recording_rules)
+    if desc.recording_rules:  # the SLI's error ratio (shortest window) and over the SLO period (longest): one graph each
+        shown = dict.fromkeys([desc.recording_rules[0], desc.recording_rules[-1]])
+        found[PROMETHEUS_RULE] = ",".join(f'{record}{{slo_service="{desc.service}"}}|{RULE_GROUP_LABEL}' for record in shown)
     found[GRAFANA_DASHBOARD_SELECTOR] = dashboard_selector(desc.service, [desc.facts()])
     if plugins.grafana_url:
         found[GRAFANA_OVERVIEW_DASHBOARD] = f"{plugins.grafana_url.rstrip('/')}/d/{dashboard_uid(desc.service, desc.environment)}"

@@ -58,13 +58,21 @@ async def test_template_catalog_file_is_kept_with_roadbed_additions(
     changes = [line for line in difflib.ndiff(rendered.splitlines(), merged.splitlines()) if line[:1] in "+-?"]
     head, resource_document = merged.split("\n---\n" + "apiVersion: backstage.io/v1alpha1\nkind: Resource\n")
     assert [line for line in changes if not line.startswith("+ ")] == []  # nothing removed or changed
-    assert changes[:7] == [
-        "+     backstage.io/source-template: template:default/catalog-kept",
-        f"+     roadbed.dev/golden-path-version: {row.golden_path_version}", f"+     roadbed.dev/environment-id: {row.id}",
-        f"+     backstage.io/source-location: url:{result.outputs.repository_url}",
-        "+     backstage.io/kubernetes-namespace: orders-dev", "+   dependsOn:", "+   - resource:default/orders-dev-main",
+    added = [
+        "backstage.io/source-template: template:default/catalog-kept", f"backstage.io/source-location: url:{result.outputs.repository_url}",
+        "backstage.io/kubernetes-id: orders", "argocd/app-name: orders-dev",
+        "prometheus.io/alert: OrdersAvailabilityBurnRatePage,OrdersAvailabilityBurnRateTicket,OrdersLatencyP99High",
+        'prometheus.io/rule: slo:sli_error:ratio_rate5m{slo_service="orders"}|slo_environment,'
+        'slo:sli_error:ratio_rate30d{slo_service="orders"}|slo_environment',
+        "grafana/dashboard-selector: tags @> 'roadbed' && (title == 'orders (dev)')",
+        "roadbed.dev/environments: dev", f"roadbed.dev/env.dev.id: {row.id}", "roadbed.dev/env.dev.namespace: orders-dev",
+        f"roadbed.dev/env.dev.golden-path-version: {row.golden_path_version}", "roadbed.dev/env.dev.resources: postgres:main",
+        f"roadbed.dev/environment-id: {row.id}", f"roadbed.dev/golden-path-version: {row.golden_path_version}",
+        "backstage.io/kubernetes-namespace: orders-dev",
     ]
-    assert head.count("\n") + 1 == len(rendered.splitlines()) + 7 and "  name: orders-dev-main\n" in resource_document  # then the Resource
+    expected = [f"+     {line}" for line in added] + ["+   dependsOn:", "+   - resource:default/orders-dev-main"]
+    assert changes[: len(expected)] == expected
+    assert head.count("\n") + 1 == len(rendered.splitlines()) + len(expected) and "  name: orders-dev-main\n" in resource_document
     component, api, resource = yaml.safe_load_all(merged)
     template_component = next(yaml.safe_load_all(rendered))
     assert component["metadata"]["title"] == "Orders service" and component["metadata"]["tags"] == ["orders", "python"]
