@@ -40,7 +40,7 @@ from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.ports import KubernetesDeployer, RepoHost
 from roadbed.rendering.catalog_entities import CatalogPlugins
 from roadbed.sealing import SecretBox, secret_key_file
-from roadbed.settings import KubernetesTarget, RepoHostTarget, Settings
+from roadbed.settings import TERRAFORM_APPLIES_PER_CORE, KubernetesTarget, RepoHostTarget, Settings, usable_cores
 from roadbed.storage.database import Database
 from roadbed.techdocs import service as techdocs
 from roadbed.techdocs.trigger import BuildDocsOnRegister
@@ -50,7 +50,6 @@ from roadbed.workflows.deploy import DeployServiceWorkflow
 from roadbed.workflows.provision import ProvisionEnvironmentWorkflow
 from roadbed.workflows.upgrade import UpgradeServiceWorkflow
 
-MAX_CONCURRENT_ACTIVITIES = 32 + 4  # threads of `activity_executor()`: the general cap plus a few Terraform slots (tests)
 GENERAL_GRACEFUL_SHUTDOWN_SECONDS = 5.0
 
 
@@ -225,9 +224,11 @@ def build_worker(
     return Workers(workers)
 
 
-def activity_executor(max_workers: int = MAX_CONCURRENT_ACTIVITIES) -> ThreadPoolExecutor:
-    """The threads the (synchronous) activities run in: at least the sum of the caps of the workers sharing it."""
-    return ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix="activity")
+def activity_executor(max_workers: int | None = None) -> ThreadPoolExecutor:
+    """The threads the (synchronous) activities run in: at least the sum of the caps of the workers sharing it
+    (unset: enough for both queues at their default caps)."""
+    default = Settings.model_fields["worker_max_concurrent_activities"].default + TERRAFORM_APPLIES_PER_CORE * usable_cores()
+    return ThreadPoolExecutor(max_workers=max_workers or default, thread_name_prefix="activity")
 
 
 def executor_for(settings: Settings, queues: frozenset[WorkerQueue], max_concurrent_activities: int | None = None) -> ThreadPoolExecutor:
