@@ -13,6 +13,7 @@ import typer
 
 from roadbed.cli import catalog as catalog_cli
 from roadbed.cli import golden_paths, report, services, tokens
+from roadbed.cli import health as health_cli
 from roadbed.cli import upgrade as upgrade_cli
 from roadbed.cli.client import fail
 from roadbed.cli.environments import register as register_environment_commands
@@ -48,6 +49,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(report.app, name="report")
 app.add_typer(services.app, name="services")
+app.command("health")(health_cli.health)
 app.command("upgrade")(upgrade_cli.upgrade)
 
 

@@ -32,6 +32,7 @@ class JsonHttp:
         self.timeout = timeout
         self.headers = {"Accept": "application/json", "User-Agent": "roadbed-health", **(headers or {})}
         self.auth = auth
+        _tls()  # built now, while the app wires its sources, never inside a source's deadline
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
 
     def _client(self) -> httpx.AsyncClient:

@@ -92,7 +92,7 @@ def resolve_target(session: Session, registry: GoldenPathRegistry, service: str,
     by_name = {row.environment: row for row in rows}
     row = next((by_name[name] for name in wanted if name in by_name), None)
     if row is None:
-        where = f"a live {environment!r} environment" if environment else "a live environment"
+        where = f"live {environment!r} environment" if environment else "live environment"
         raise NotFound(f"service {service!r} has no {where}")
     golden_path = registry.find(row.golden_path)
     outputs = row.outputs or {}
