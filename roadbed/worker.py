@@ -7,6 +7,7 @@ steps) and the Terraform queue (applies and destroys). `build_worker` runs one `
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from enum import StrEnum
@@ -134,6 +135,7 @@ class Workers:
 
     def __init__(self, workers: list[Worker]) -> None:
         self.workers = workers
+        self._running = contextlib.AsyncExitStack()
 
     @property
     def is_running(self) -> bool:
@@ -157,12 +159,17 @@ class Workers:
         await asyncio.gather(*(worker.shutdown() for worker in self.workers if worker.is_running))
 
     async def __aenter__(self) -> Workers:
-        for worker in self.workers:
-            await worker.__aenter__()
+        async with contextlib.AsyncExitStack() as started:  # one that cannot start stops those already started
+            for worker in self.workers:
+                await started.enter_async_context(worker)
+            self._running = started.pop_all()
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await asyncio.gather(*(worker.__aexit__(*exc_info) for worker in self.workers))  # type: ignore[arg-type]
+        try:
+            await self.shutdown()  # all drain at once, each within its own graceful timeout
+        finally:
+            await self._running.aclose()
 
 
 def concurrency(settings: Settings, queues: frozenset[WorkerQueue], max_concurrent_activities: int | None = None) -> dict[WorkerQueue, int]:
