@@ -112,7 +112,8 @@ class CatalogEntityRow(Base):
     environment_id: Mapped[str | None] = mapped_column(String(40), index=True)
     updated_at: Mapped[datetime]
     #: `roadbed.search.search_text(body)`: lower-cased name, title, description and tags between delimiters, written
-    #: with the body (`storage.catalog`), so search filters and ranks in SQL without decoding bodies
+    #: with the body (`storage.catalog`); the full-text index (migration 0012: FTS5 triggers / a generated tsvector)
+    #: is built from it, so search ranks in the database without decoding bodies
     search_text: Mapped[str | None] = mapped_column(Text)
 
 
