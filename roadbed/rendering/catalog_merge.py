@@ -12,7 +12,9 @@ A Backstage template registers its own entity (`catalog:register` reads `catalog
   link (only when the repository has `docs/runbook.md` and the entity links no runbook), `spec.dependsOn` and
   `spec.providesApis` extended with Roadbed's refs (no duplicates), and `spec.system` when the request names one;
 - one Resource document per provisioned resource and the API, appended (Roadbed's own documents, replaced when they
-  change).
+  change); the Resource documents of environments the Component no longer describes (released since the file was
+  last written: a release does not rewrite the file) are taken out, and other environments' Resources are left to
+  those environments (`roadbed.storage.catalog` never registers them under this one).
 
 Everything else the template wrote (annotations, tags, title, links, description, comments,
 other documents such as an API) stays as written. Edits are made in the text, so the file differs from the
@@ -143,6 +145,13 @@ def merge_catalog_info(existing: bytes | None, rendered: list[dict[str, Any]], *
         merged_component = _merged(ours.data, component, runbook=runbook)
         edits += _component_edits(text, ours, merged_component)
     by_ref = {document.ref(): document for document in documents}
+    described = {fact.environment_id for fact in facts_of(merged_component)}
+    rendered_refs = {_ref_of(resource) for resource in resources}
+    stale = [
+        document for document in documents
+        if document is not ours and _environment_id(document.data) not in (None, *described) and document.ref() not in rendered_refs
+    ]
+    edits += [_removal(text, document) for document in stale]
     for resource in resources:
         found = by_ref.get(_ref_of(resource))
         if found is None:
@@ -153,7 +162,7 @@ def merge_catalog_info(existing: bytes | None, rendered: list[dict[str, Any]], *
     if appended:
         new_text += ("" if new_text.endswith("\n") or not new_text else "\n") + "".join("---\n" + _dumped(doc) + "\n" for doc in appended)
     replaced = {_ref_of(resource): resource for resource in resources}
-    others = [replaced.get(document.ref(), document.data) for document in documents if document is not ours]
+    others = [replaced.get(document.ref(), document.data) for document in documents if document is not ours and document not in stale]
     entities = [merged_component, *others, *(doc for doc in appended if doc is not component)]
     return CatalogInfo(path, new_text, new_text != text, entities)
 
@@ -201,6 +210,24 @@ def _check_entities(documents: list[_Document], path: str) -> None:
         if ref in seen:
             raise CatalogInfoError(f"{path}:{document.line}: {ref} is already defined at line {seen[ref]}")
         seen[ref] = document.line
+
+
+def _environment_id(entity: dict[str, Any]) -> str | None:
+    """The environment of a Resource Roadbed wrote (`roadbed.dev/environment-id`); None for anything else."""
+    if entity.get("kind") != "Resource":
+        return None
+    value = ((entity.get("metadata") or {}).get("annotations") or {}).get("roadbed.dev/environment-id")
+    return str(value) if value else None
+
+
+def _removal(text: str, document: _Document) -> tuple[int, int, str]:
+    """The edit taking a document out, with the `---` line that opens it (a released environment's Resource)."""
+    start = document.node.start_mark.index
+    separator = text.rfind("\n---", 0, start)
+    begin = separator + 1 if separator >= 0 and not text[separator + 4 : start].strip() else start
+    end = _content_end(document.node)
+    newline = text.find("\n", end)
+    return (begin, len(text) if newline < 0 else newline + 1, "")
 
 
 def _ref_of(entity: dict[str, Any]) -> str:

@@ -97,6 +97,8 @@ def upsert_entities(session: Session, entities: list[dict[str, Any]], environmen
     stored = []
     for ref, entity in zip(refs, entities, strict=True):
         row = existing.get(ref)
+        if environment_id is not None and _environment_of(entity) not in (None, environment_id):
+            continue  # another environment's Resource, listed in the shared catalog file: that environment's row
         if entity["kind"] == "System":  # the team's, shared by its services: created once, never taken by an environment
             if row is None:
                 _store(session, entity, None, now, None)
@@ -107,6 +109,14 @@ def upsert_entities(session: Session, entities: list[dict[str, Any]], environmen
         stored.append(_store(session, entity, environment_id, now, row))
     session.flush()
     return stored
+
+
+def _environment_of(entity: dict[str, Any]) -> str | None:
+    """The environment a Resource Roadbed rendered belongs to (its `roadbed.dev/environment-id`)."""
+    if entity.get("kind") != "Resource":
+        return None
+    value = ((entity.get("metadata") or {}).get("annotations") or {}).get("roadbed.dev/environment-id")
+    return str(value) if value else None
 
 
 def _live_environment_ids(session: Session, service: str, exclude: str) -> set[str]:
