@@ -29,14 +29,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Text, cast, select
 from sqlalchemy.orm import Session
 
 from roadbed.domain.models import EnvironmentStatus
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.metrics.adoption import GOLDEN_PATH_VERSION, SOURCE_TEMPLATE, component_owner_team, golden_path_of, is_outdated
 from roadbed.metrics.dora import DoraScope, overall_tiers_by_service
-from roadbed.metrics.sql import json_values
+from roadbed.metrics.sql import json_values, values_at
 from roadbed.metrics.thresholds import DEFAULT, Profile, Tier
 from roadbed.storage.tables import CatalogEntityRow, EnvironmentRow
 
@@ -208,16 +208,19 @@ def _annotation_keys(checks: tuple[CheckDefinition, ...]) -> list[str]:
 
 def _component_texts(session: Session, annotation_keys: list[str]) -> dict[str, str]:
     """Per Component name (the last by ref, as `components` keeps): the parts of its body the rules read — owner, links,
-    the annotations in `annotation_keys` — as one JSON array text from one parse of the body in SQL. Components alike in
-    those parts have equal texts, so each distinct text is decoded and judged once."""
+    the annotations in `annotation_keys` — as one JSON array text from one parse of the body (in SQL on SQLite, in Python
+    on PostgreSQL). Components alike in those parts have equal texts, so each distinct text is decoded and judged once."""
     paths = [("spec", "owner"), ("metadata", "links"), *(("metadata", "annotations", key) for key in annotation_keys)]
-    query = (
-        select(CatalogEntityRow.name, json_values(CatalogEntityRow.body, *paths))
-        .where(CatalogEntityRow.kind == "component")
-        .order_by(CatalogEntityRow.ref)
-        .limit(100_000)
-    )
-    return {name: text for name, text in session.execute(query)}
+    if session.get_bind().dialect.name == "postgresql":
+        # A `json` column: every path operator parses the document again, so the document comes as text, decoded once here.
+        query = select(CatalogEntityRow.name, cast(CatalogEntityRow.body, Text))
+        return {name: json.dumps(values_at(json.loads(text), *paths)) for name, text in session.execute(_components(query))}
+    return {name: text for name, text in session.execute(_components(select(CatalogEntityRow.name, json_values(CatalogEntityRow.body, *paths))))}
+
+
+def _components(query: Any) -> Any:
+    """The Components, by ref (at most 100,000), as `components` reads them."""
+    return query.where(CatalogEntityRow.kind == "component").order_by(CatalogEntityRow.ref).limit(100_000)
 
 
 def _body(text: str, annotation_keys: list[str]) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.metrics.dora import DoraScope, dora_report
 from roadbed.metrics.dora_weekly import WEEKLY_KEYS, dora_weekly_and_overall
 from roadbed.metrics.scorecards import CHECKS, _average, score_services, scorecards, service_scorecard, summary
-from roadbed.metrics.sql import epoch, json_values
+from roadbed.metrics.sql import epoch, json_values, values_at
 from roadbed.storage import catalog
 from roadbed.storage.database import Database
 from roadbed.storage.tables import CatalogEntityRow, DeploymentRow, EnvironmentRow, IncidentRow, UtcDateTime
@@ -75,7 +75,9 @@ def test_json_values_equal_each_path_read_as_a_column(any_database: Database) ->
     with any_database.transaction() as session:
         combined = session.execute(select(CatalogEntityRow.name, json_values(body, *paths)).order_by(CatalogEntityRow.ref)).all()
         each = session.execute(select(CatalogEntityRow.name, *(body[path] for path in paths)).order_by(CatalogEntityRow.ref)).all()
+        documents = session.execute(select(CatalogEntityRow.name, body).order_by(CatalogEntityRow.ref)).all()
     assert [(name, json.loads(text)) for name, text in combined] == [(name, list(parts)) for name, *parts in each]
+    assert [(name, values_at(document, *paths)) for name, document in documents] == [(name, list(parts)) for name, *parts in each]
     with pytest.raises(ValueError):
         json_values(body, ("spec", "owner"))
 
