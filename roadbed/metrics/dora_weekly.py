@@ -109,10 +109,16 @@ def dora_weekly_and_overall(
     )
     commits: dict[tuple[str, str], list[tuple[int, int, float, float | None]]] = {}
     spread: list[tuple[str, str]] = []
+    week_leads = [entry.lead_times for entry in figures]
     for service, sha, first_at, last_at, committed in session.execute(first_deployments).all():
         at_week, at_edge = placed(first_at)
-        if first_at == last_at or (placed(last_at) == (at_week, at_edge) and not at_edge):
-            commits[(service, sha)] = [(at_week, at_edge, first_at, committed)]
+        if first_at == last_at or (not at_edge and placed(last_at) == (at_week, 0)):
+            # Most commits: every deployment in one (week, edge) group, so the week's lead time is the span's.
+            if committed is not None and (lead_time := float(first_at - committed)) > 0:
+                total.lead_times.append(lead_time)
+                week_leads[at_week].append(lead_time)
+                if at_edge and at_week + 1 < weeks:
+                    week_leads[at_week + 1].append(lead_time)
         else:
             spread.append((service, sha))
     for start in range(0, len(spread), 500):  # commits deployed in several (week, edge) groups: row by row
@@ -130,14 +136,6 @@ def dora_weekly_and_overall(
         for commit, group in groups.items():
             commits[commit] = [(at_week, at_edge, at, committed) for (at_week, at_edge), (at, committed) in group.items()]
     for rows in commits.values():
-        if len(rows) == 1:  # most commits: deployed in one week only (the general case below gives the same)
-            at_week, at_edge, deployed, committed = rows[0]
-            if committed is not None and (lead_time := float(deployed - committed)) > 0:
-                total.lead_times.append(lead_time)
-                figures[at_week].lead_times.append(lead_time)
-                if at_edge and at_week + 1 < weeks:
-                    figures[at_week + 1].lead_times.append(lead_time)
-            continue
         groups = {(at_week, at_edge): (deployed, committed) for at_week, at_edge, deployed, committed in rows}
         # The span: the first deployment of all the commit's groups, minus the earliest known commit time (SQL's min ignores NULLs).
         known = [v[1] for v in groups.values() if v[1] is not None]
