@@ -20,7 +20,7 @@ from roadbed.activities.provisioning import monitoring_spec
 from roadbed.domain.models import StepName
 from roadbed.domain.naming import namespace_for
 from roadbed.rendering.monitoring import render_monitoring
-from roadbed.storage import environments
+from roadbed.storage import catalog, environments
 
 
 class CompensationActivities(StepActivities):
@@ -82,7 +82,11 @@ class CompensationActivities(StepActivities):
         def work() -> str:
             other = self._other_live(data)
             self.ports.catalog.unregister(data.provision.environment_id, successor=other, repository_url=data.outputs.repository_url)
-            return "unregistered entities" + (f" (component kept for {other})" if other else "")
+            with self.ports.database.transaction() as session:  # what the shared Component describes now
+                left = catalog.described_environments(session, data.provision.request.service, data.provision.environment_id)
+            if left:
+                return f"unregistered entities; the Component now describes {', '.join(fact.environment for fact in left)}"
+            return "unregistered entities" + (f"; the Component is left for {other} to register" if other else "; the Component went with them")
 
         return self._undo(StepName.CATALOG, data, work)
 

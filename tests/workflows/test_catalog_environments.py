@@ -113,6 +113,9 @@ async def test_component_is_true_through_prod_dev_and_their_decommissions(
 
     await decommission(client, lifecycle, prod)
     component = check_component(settings, database, {"dev": dev}, "experimental")
+    with database.transaction() as session:
+        undo = {step.name: step for step in environments.steps_of(session, prod)}["catalog"]
+    assert undo.detail == "unregistered entities; the Component now describes dev", undo.detail
     assert "orders-prod" not in str(component)
     assert stored(database)["api:default/orders"][1] == dev  # the API passed to dev with the Component
 
