@@ -17,6 +17,9 @@ import httpx
 
 from roadbed.health.port import SourceError
 
+# A home page asks about many services at once: keep their connections (httpx keeps 20 by default and closes the rest).
+_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=100)
+
 
 @functools.cache
 def _tls() -> ssl.SSLContext:
@@ -39,7 +42,7 @@ class JsonHttp:
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None or client.is_closed:
-            client = httpx.AsyncClient(base_url=self.base_url, headers=self.headers, auth=self.auth, timeout=self.timeout, verify=_tls())
+            client = httpx.AsyncClient(base_url=self.base_url, headers=self.headers, auth=self.auth, timeout=self.timeout, verify=_tls(), limits=_LIMITS)
             self._clients[loop] = client
         return client
 

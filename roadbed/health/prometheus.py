@@ -9,7 +9,6 @@ above 1 (the budget would not last the period) or less than a quarter of it is l
 
 from __future__ import annotations
 
-import asyncio
 import math
 from urllib.parse import urlencode
 
@@ -47,9 +46,11 @@ class PrometheusHealth:
         if slo is None:
             return section(HealthStatus.NOT_CONFIGURED, reason="the environment's golden path declares no SLO")
         period = window_days_text(slo.window_days)
-        queries = {window: recorded_ratio(target.service, target.environment, slo, window) for window in ("1h", "6h", period)}
-        link = f"{self.url}/graph?{urlencode({'g0.expr': queries[period], 'g0.tab': '1'})}"
-        ratios = dict(zip(queries, await asyncio.gather(*(self._scalar(query) for query in queries.values())), strict=True))
+        windows = ("1h", "6h", period)
+        # One round trip: the three recorded series differ in `slo_window`, so `or` keeps all three.
+        query = " or ".join(recorded_ratio(target.service, target.environment, slo, window) for window in windows)
+        link = f"{self.url}/graph?{urlencode({'g0.expr': recorded_ratio(target.service, target.environment, slo, period), 'g0.tab': '1'})}"
+        ratios = await self._ratios(query, windows)
         budget = float(error_budget(slo))
         burn_1h = None if ratios["1h"] is None else ratios["1h"] / budget
         burn_6h = None if ratios["6h"] is None else ratios["6h"] / budget
@@ -79,23 +80,25 @@ class PrometheusHealth:
             problems.append(f"{remaining:.0%} of the error budget left")
         return section(HealthStatus.DEGRADED if problems else HealthStatus.OK, url=link, reason="; ".join(problems) or None, **figures)
 
-    async def _scalar(self, query: str) -> float | None:
-        """The first sample of an instant vector query; None when the vector is empty or the value is NaN (no traffic)."""
+    async def _ratios(self, query: str, windows: tuple[str, ...]) -> dict[str, float | None]:
+        """Each window's ratio from an instant vector query; None when absent or NaN (no traffic: 0/0)."""
         assert self.http is not None
         data = await self.http.get("/api/v1/query", {"query": query})
         if field(data, "status", kind=str, system=SYSTEM) != "success":
             raise SourceError(f"Prometheus answered status {data['status']!r}: {data.get('error', '')}")
         if field(data, "data", "resultType", kind=str, system=SYSTEM) != "vector":
             raise SourceError(f"Prometheus answered a {data['data']['resultType']}, not a vector")
-        result = field(data, "data", "result", kind=list, system=SYSTEM)
-        if not result:
-            return None
-        raw = field(result, 0, "value", 1, kind=str, system=SYSTEM)
-        try:
-            value = float(raw)
-        except ValueError:
-            raise SourceError(f"Prometheus answered a sample that is not a number: {raw[:40]!r}") from None
-        return None if math.isnan(value) else value
+        ratios: dict[str, float | None] = dict.fromkeys(windows)
+        for sample in field(data, "data", "result", kind=list, system=SYSTEM):
+            window = field(sample, "metric", kind=dict, system=SYSTEM).get("slo_window")
+            raw = field(sample, "value", 1, kind=str, system=SYSTEM)
+            try:
+                value = float(raw)
+            except ValueError:
+                raise SourceError(f"Prometheus answered a sample that is not a number: {raw[:40]!r}") from None
+            if window in ratios:
+                ratios[window] = None if math.isnan(value) else value
+        return ratios
 
 
 def _rounded(value: float | None) -> float | None:

@@ -1,8 +1,9 @@
 """A stateful fake Prometheus HTTP query API: instant vector selectors over series a test seeds.
 
 `GET /api/v1/query?query=` answers `{"status": "success", "data": {"resultType": "vector", "result": [{"metric",
-"value": [time, "<float>"]}]}}` for a plain selector (`name{label="value", ...}`, `=` matchers only, which is all
-Roadbed's recorded-series reads use); any other expression is 400 `bad_data`, like a parse error, so a query the
+"value": [time, "<float>"]}]}}` for plain selectors (`name{label="value", ...}`, `=` matchers only) joined by `or`
+(elements of a later operand whose labels, name aside, match an earlier one's are dropped, as PromQL does), which is
+all Roadbed's recorded-series reads use; any other expression is 400 `bad_data`, like a parse error, so a query the
 fake does not understand cannot pass silently. `set_series(name, labels, value)` (NaN allowed, as 0/0 gives) and
 `clear()` change the state; failure controls from `JsonApiFake`.
 """
@@ -55,13 +56,15 @@ class FakePrometheus(JsonApiFake):
             raise FakeError(404, {"status": "error", "errorType": "not_found", "error": f"no route {path}"})
         expression = (query.get("query") or [""])[0]
         try:
-            name, wanted = parse_selector(expression)
+            selectors = [parse_selector(operand) for operand in expression.split(" or ")]
         except ValueError as exc:
             raise FakeError(400, {"status": "error", "errorType": "bad_data", "error": f"1:1: parse error: {exc}"}) from None
-        now = time.time()
-        result = [
-            {"metric": {"__name__": series_name, **labels}, "value": [now, "NaN" if math.isnan(value) else repr(float(value))]}
-            for series_name, labels, value in self.series
-            if series_name == name and all(labels.get(k) == v for k, v in wanted.items())
-        ]
+        now, result, seen = time.time(), [], []
+        for name, wanted in selectors:
+            matched = [(labels, value) for series_name, labels, value in self.series
+                       if series_name == name and all(labels.get(k) == v for k, v in wanted.items())]
+            fresh = [(labels, value) for labels, value in matched if labels not in seen]
+            seen += [labels for labels, _ in matched]
+            result += [{"metric": {"__name__": name, **labels}, "value": [now, "NaN" if math.isnan(value) else repr(float(value))]}
+                       for labels, value in fresh]
         return 200, {"status": "success", "data": {"resultType": "vector", "result": result}}
