@@ -238,21 +238,26 @@ def _environment_key(environment: Any) -> tuple[str, str, int]:
     return environment.environment, environment.status, len(files)
 
 
-@dataclass
+@dataclass(slots=True)
 class Scored:
-    """One service's verdicts, in the order of the checks, and its score (`facts`: to name it in a card's details)."""
+    """One service's verdicts, in the order of the checks, and its score; the facts it was judged on, to name it in a
+    card's details. (One object per service: a report over thousands of services allocates little for the collector.)"""
 
     service: str
     team: str | None
     score: float
     verdicts: list[Verdict]
-    facts: ServiceFacts
+    component: dict[str, Any] | None
+    live_environments: list[Any]
+    dora_tier: str | None
+    registry: GoldenPathRegistry
 
     def card(self, checks: tuple[CheckDefinition, ...]) -> dict[str, Any]:
+        facts = ServiceFacts(self.service, self.team, self.component, self.live_environments, self.dora_tier, self.registry)
         results = []
         for check, (passed, detail) in zip(checks, self.verdicts, strict=True):
             if check.rule in _NAMED_RULES:
-                passed, detail = RULES[check.rule](self.facts, check.params)
+                passed, detail = RULES[check.rule](facts, check.params)
             results.append({"id": check.id, "title": check.title, "passed": passed, "detail": detail})
         return {"service": self.service, "team": self.team, "score": self.score, "checks": results}
 
@@ -298,21 +303,24 @@ def score_services(
                           link_gap_hours=link_gap_hours)
         tiers = overall_tiers_by_service(session, scope, now=now, profile=profile)
     total_weight = sum(check.weight for check in checks) or 1
-    shared: dict[tuple[Any, ...], tuple[list[Verdict], float]] = {}
+    shared: dict[Any, tuple[list[Verdict], float]] = {}
     scored = []
     for service in selected:
         text = texts.get(service)
         body, owner_team = body_of(text)
         environments = live.get(service) or []
-        facts = ServiceFacts(service, owner_team or next((env.team for env in environments), None), body, environments, tiers.get(service), registry)
-        key = (text, tuple(map(_environment_key, environments)) if environments else (), facts.dora_tier)
+        team_name = owner_team or next((env.team for env in environments), None)
+        tier = tiers.get(service)
+        # Most services: a component, no live environment, no DORA tier — the component's parts alone are the key.
+        key: Any = (text, tuple(map(_environment_key, environments)), tier) if environments or tier is not None else text
         if (common := shared.get(key)) is None:
+            facts = ServiceFacts(service, team_name, body, environments, tier, registry)
             verdicts = [RULES[check.rule](facts, check.params) for check in checks]
             passed_weight = 0.0
             for check, (passed, _detail) in zip(checks, verdicts, strict=True):
                 passed_weight += check.weight if passed else 0
             common = shared[key] = (verdicts, round(100 * passed_weight / total_weight, 1))
-        scored.append(Scored(service, facts.team, common[1], common[0], facts))
+        scored.append(Scored(service, team_name, common[1], common[0], body, environments, tier, registry))
     return scored
 
 
