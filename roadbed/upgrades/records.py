@@ -50,11 +50,14 @@ def require(session: Session, upgrade_id: str) -> UpgradeRow:
     return row
 
 
-def record_branch(database: Database, upgrade_id: str, files: list[dict[str, str]], parameters: dict[str, Any], now: datetime) -> None:
+def record_branch(
+    database: Database, upgrade_id: str, files: list[dict[str, str]], parameters: dict[str, Any], now: datetime, *, pull_request_url: str | None = None
+) -> None:
     with database.transaction() as session:
         row = require(session, upgrade_id)
         if row.status not in FINISHED:
             row.status, row.files, row.parameters, row.error, row.updated_at = OPEN, files, parameters, None, now
+            row.pull_request_url = pull_request_url or row.pull_request_url
 
 
 def record_failure(database: Database, upgrade_id: str, error: str, now: datetime) -> None:

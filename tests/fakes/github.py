@@ -1367,9 +1367,43 @@ def _list_pulls(ctx: _Context, org: str, name: str) -> tuple[int, Any]:
     repo = _repo(ctx, org, name)
     state = ctx.param("state", "open")
     per_page = min(int(ctx.param("per_page", "30") or 30), ctx.fake.max_per_page)
-    pulls = [p for p in reversed(repo.pulls) if state == "all" or p["state"] == state][:per_page]
+    head = ctx.param("head")  # `org:branch`, as GitHub filters
+    pulls = [p for p in reversed(repo.pulls) if (state == "all" or p["state"] == state) and (head is None or f"{org}:{p['head']['ref']}" == head)][:per_page]
     return 200, [{**p, "url": f"{ctx.base}/repos/{repo.org}/{repo.name}/pulls/{p['number']}",
                   "html_url": f"{ctx.web}/{repo.org}/{repo.name}/pull/{p['number']}"} for p in pulls]
+
+
+def _pull_json(ctx: _Context, repo: FakeRepository, pull: JSON) -> JSON:
+    return {**pull, "url": f"{ctx.base}/repos/{repo.org}/{repo.name}/pulls/{pull['number']}",
+            "html_url": f"{ctx.web}/{repo.org}/{repo.name}/pull/{pull['number']}"}
+
+
+def _create_pull(ctx: _Context, org: str, name: str) -> tuple[int, Any]:
+    """`POST pulls`: head and base must be branches; one open pull request per head and base (422 as GitHub's)."""
+    repo = _repo(ctx, org, name)
+    body = _require_object(ctx.body)
+    head, base = str(body.get("head") or "").split(":")[-1], str(body.get("base") or "")
+    with repo.git() as git:
+        missing = [branch for branch in (head, base) if f"refs/heads/{branch}".encode() not in git.refs]
+    for branch in missing:
+        raise unprocessable("Validation Failed", [{"resource": "PullRequest", "field": "head" if branch == head else "base", "code": "invalid"}])
+    if any(p["state"] == "open" and p["head"]["ref"] == head and p["base"]["ref"] == base for p in repo.pulls):
+        raise unprocessable("Validation Failed", [{"resource": "PullRequest", "code": "custom", "message": f"A pull request already exists for {org}:{head}."}])
+    number = len(repo.pulls) + len(repo.runs) + 1
+    pull = {"number": number, "state": "open", "title": body.get("title"), "body": body.get("body"), "head": {"ref": head, "label": f"{org}:{head}"},
+            "base": {"ref": base}, "created_at": _now(), "updated_at": _now(), "draft": bool(body.get("draft"))}
+    repo.pulls.append(pull)
+    return 201, _pull_json(ctx, repo, pull)
+
+
+def _update_pull(ctx: _Context, org: str, name: str, number: str) -> tuple[int, Any]:
+    repo = _repo(ctx, org, name)
+    body = _require_object(ctx.body)
+    pull = next((p for p in repo.pulls if p["number"] == int(number)), None)
+    if pull is None:
+        raise ApiError(404, "Not Found")
+    pull.update({key: body[key] for key in ("title", "body", "state") if key in body} | {"updated_at": _now()})
+    return 200, _pull_json(ctx, repo, pull)
 
 
 def _list_runs(ctx: _Context, org: str, name: str) -> tuple[int, Any]:
@@ -1421,6 +1455,8 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]] = [
         ("GET", _R + r"/actions/variables/([^/]+)", _get_variable),
         ("PATCH", _R + r"/actions/variables/([^/]+)", _update_variable),
         ("GET", _R + r"/pulls", _list_pulls),
+        ("POST", _R + r"/pulls", _create_pull),
+        ("PATCH", _R + r"/pulls/(\d+)", _update_pull),
         ("GET", _R + r"/actions/runs", _list_runs),
     ]
 ]
