@@ -19,6 +19,7 @@ from roadbed.api.portal.forms import Field, FormTooLarge, last
 from roadbed.api.portal.sessions import SignedIn
 from roadbed.api.portal.views import render
 from roadbed.api.routers.catalog import _register
+from roadbed.api.routers.health_service import page_health, panel
 from roadbed.auth import Role
 from roadbed.catalog import KINDS, CatalogValidationError, MalformedBody, UnsupportedMediaType, load_entities, validate_entities
 from roadbed.catalog import MAX_BODY_BYTES as MAX_YAML_BYTES
@@ -151,10 +152,11 @@ async def entity_page(request: Request, kind: str, namespace: str, name: str, me
     graph = relation_graph(row["name"], nodes, f"Relations of {row['kind']} {row['name']}: {len(found['relations'])}") if nodes else None
     system = spec.get("system") if isinstance(spec.get("system"), str) else ""
     techdocs = f"/docs/{row['namespace']}/{row['kind'].lower()}/{row['name']}/" if "backstage.io/techdocs-ref" in (metadata.get("annotations") or {}) else None
+    live = await page_health(request, [(row["name"], None)]) if row["kind"].lower() == "component" else []  # the service's live picture
     return render(request, "entity.html", signed_in=me, title=f"{row['kind']} {row['name']}", e=row, found=found, graph=graph, links=_safe_links(metadata),
                   annotations=sorted((metadata.get("annotations") or {}).items()) if isinstance(metadata.get("annotations"), dict) else [],
                   system=system, system_url=_ref_url(f"system:{row['namespace']}/{system}") if system else "", owner_url=_ref_url(row["owner"]) if row["owner"] else "",
-                  techdocs=techdocs)
+                  techdocs=techdocs, health=panel(live[0]) if live else None)
 
 
 # -- register -------------------------------------------------------------------------------------------------------

@@ -18,9 +18,11 @@ from roadbed.api.portal.common import Me, mark_portal, posted, sessions
 from roadbed.api.portal.forms import last, read_form
 from roadbed.api.portal.sessions import LOGIN_COOKIE, LOGIN_MAX_AGE, SESSION_COOKIE, SESSION_MAX_AGE, SignedIn, safe_next, set_cookie
 from roadbed.api.portal.views import FINAL_STATUSES, between, render
+from roadbed.api.routers.health_service import page_health, panel
 from roadbed.api.schemas import EnvironmentView
 from roadbed.auth import Principal, Role
 from roadbed.domain.models import EnvironmentStatus
+from roadbed.health.model import HealthStatus
 from roadbed.lifecycle import CANCELLABLE
 from roadbed.storage import environments, portal
 
@@ -105,7 +107,11 @@ async def home(request: Request, me: Me, q: str = "") -> Response:
             return {"mine": [_summary(r) for r in mine], "mine_total": total, "approvals": [_summary(r) for r in approvals],
                     "failures": [_summary(r) for r in failures]}
 
-    return render(request, "home.html", signed_in=me, title="Home", q=q, **await asyncio.to_thread(query))
+    found = await asyncio.to_thread(query)
+    ids = {(r["service"], r["environment"]): r["id"] for r in found["mine"] if r["status"] == EnvironmentStatus.SUCCEEDED}
+    failing = [panel(d) | {"href": f"/environments/{ids[(d.service, d.environment)]}"}
+               for d in await page_health(request, list(ids)) if d.status is HealthStatus.FAILING]  # flagged on top
+    return render(request, "home.html", signed_in=me, title="Home", q=q, failing=failing, **found)
 
 
 def _int(text: str, default: int) -> int:
@@ -173,10 +179,11 @@ async def _environment_page(request: Request, me: SignedIn, environment_id: str,
     state = request.app.state.roadbed
     view = await asyncio.to_thread(_load, state, environment_id)
     outputs = {k: v for k, v in view.outputs.items() if k != "resources"}
+    live = await page_health(request, [(view.service, view.environment)]) if view.status == EnvironmentStatus.SUCCEEDED else []
     return render(request, "environment.html", status_code=status_code, signed_in=me, title=f"{view.service} in {view.environment}", env=view,
                   final=view.status in FINAL_STATUSES, actions=allowed_actions(me.principal, view), links=_links(state, view), outputs=outputs,
                   resource_outputs=view.outputs.get("resources") or {}, confirm_error=confirm_error, confirm_value=confirm_value,
-                  json=lambda v: json.dumps(v, indent=2, sort_keys=True, default=str))
+                  json=lambda v: json.dumps(v, indent=2, sort_keys=True, default=str), health=panel(live[0]) if live else None)
 
 
 @router.get("/environments/{environment_id}")

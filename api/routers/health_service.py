@@ -8,17 +8,20 @@ lives as long as the app and is built on first use from the app's settings.
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from fastapi import APIRouter, Query, Request
 
 from roadbed.api.deps import CurrentPrincipal, State
 from roadbed.api.schemas import ERROR_RESPONSES
 from roadbed.api.state import ApiState
+from roadbed.domain.errors import NotFound
 from roadbed.domain.models import EnvironmentName
 from roadbed.health.aggregator import HealthAggregator
 from roadbed.health.model import HealthDocument
 from roadbed.health.port import HealthTarget
 from roadbed.health.service import build_aggregator, resolve_target
+from roadbed.health.summary import headline
 
 router = APIRouter(prefix="/v1/services", tags=["services"], responses=ERROR_RESPONSES)
 
@@ -30,6 +33,38 @@ def aggregator_of(request: Request, state: ApiState) -> HealthAggregator:
         aggregator = build_aggregator(state.settings, state.database)
         request.app.state.health = aggregator
     return aggregator
+
+
+def _targets(state: ApiState, wanted: list[tuple[str, str | None]]) -> list[HealthTarget]:
+    found = []
+    with state.database.transaction() as session:
+        for service, environment in wanted:
+            try:
+                found.append(resolve_target(session, state.golden_paths, service, environment))
+            except NotFound:
+                continue
+    return found
+
+
+async def page_health(request: Request, wanted: list[tuple[str, str | None]]) -> list[HealthDocument]:
+    """Health documents for a portal page: each (service, environment or None for the default) that has a live
+    environment, in order; the others are left out. Every source keeps its deadline, so a page waits at most that."""
+    state: ApiState = request.app.state.roadbed
+    targets = await asyncio.to_thread(_targets, state, wanted)
+    aggregator = aggregator_of(request, state)
+    return list(await asyncio.gather(*(aggregator.document(target) for target in targets)))
+
+
+def panel(document: HealthDocument) -> dict[str, Any]:
+    """What the portal's health panel shows (templates/_health.html): a row per source with its one-line reading;
+    a link only when the source gave an http(s) URL."""
+    rows = []
+    for name, section in document.sources.items():
+        url = section.url if section.url and section.url.lower().startswith(("https://", "http://")) else None
+        rows.append({"name": name, "status": section.status.value, "label": section.status.value.replace("_", " "), "url": url,
+                     "reading": headline(name, section.model_dump(mode="json")), "reason": section.reason or "", "fetched_at": section.fetched_at})
+    return {"service": document.service, "environment": document.environment, "status": document.status.value,
+            "label": document.status.value.replace("_", " "), "sources": rows}
 
 
 def _target(state: ApiState, service: str, environment: str | None) -> HealthTarget:
