@@ -284,12 +284,14 @@ def score_services(
     columns = (EnvironmentRow.service, EnvironmentRow.team, EnvironmentRow.environment, EnvironmentRow.status, EnvironmentRow.outputs)
     for row in session.execute(select(*columns).where(EnvironmentRow.live_key.is_not(None))).all():
         live[row.service].append(row)
-    bodies: dict[str, tuple[dict[str, Any], str | None]] = {None: (None, None)}  # type: ignore[dict-item]  # JSON text → (body, owner team)
+    bodies: dict[str, tuple[dict[str, Any] | None, str | None]] = {}  # JSON text → (body, owner team)
 
     def body_of(text: str | None) -> tuple[dict[str, Any] | None, str | None]:
-        if (found := bodies.get(text)) is None:  # type: ignore[arg-type]
-            body = _body(text, annotation_keys)  # type: ignore[arg-type]
-            found = bodies[text] = (body, component_owner_team(body))  # type: ignore[index]
+        if text is None:  # no Component
+            return None, None
+        if (found := bodies.get(text)) is None:
+            body = _body(text, annotation_keys)
+            found = bodies[text] = (body, component_owner_team(body))
         return found
 
     def team_of(service: str) -> str | None:
