@@ -128,3 +128,29 @@ async def test_real_fakes_that_hang_500_or_answer_garbage(fakes: tuple[FakeArgoC
     aggregator.forget()
     healed = await aggregator.document(TARGET)  # the faults were one-shot: the same sources answer again
     assert healed.sources["argocd"].status is HealthStatus.OK and healed.sources["sonarqube"].status is HealthStatus.OK
+
+
+async def test_a_hanging_cluster_or_github_costs_only_the_deadline(tmp_path: Path) -> None:
+    """The Kubernetes source blocks a thread (the `kubernetes` client is synchronous) and GitHub's fake is slowed by a
+    hook: both still give the document back at the deadline, reading `unknown`."""
+    from kubernetes.client import ApiClient, Configuration
+
+    from roadbed.health.github import GitHubHealth
+    from roadbed.health.kubernetes import ClusterHealth
+    from tests.fakes.github import FakeGitHub
+    from tests.fakes.kubernetes import FakeKubernetes
+
+    with FakeKubernetes() as cluster, FakeGitHub(tmp_path / "gh", token="t") as github:
+        github.create_repository("acme", "orders", files={"README.md": b"x"})
+        cluster.hang_next(r"/deployments/", seconds=3)
+        github.before("GET", r"/pulls", lambda: time.sleep(3))
+        aggregator = HealthAggregator(
+            [ClusterHealth(timeout=0.5, api_client=ApiClient(Configuration(host=cluster.url))), GitHubHealth(github.url, "t", "acme", timeout=0.5),
+             Fixed("incidents", HealthStatus.OK)],
+            timeout=0.5,
+        )
+        started = time.monotonic()
+        document = await aggregator.document(TARGET)
+        assert time.monotonic() - started < 0.5 + 0.25
+        assert document.sources["kubernetes"].status is HealthStatus.UNKNOWN and document.sources["github"].status is HealthStatus.UNKNOWN
+        assert document.sources["incidents"].status is HealthStatus.OK
