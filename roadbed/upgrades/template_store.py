@@ -104,6 +104,13 @@ def store(database: Database, golden_path: GoldenPath, now: datetime | None = No
     of the version as stored, which differs from the folder's when someone changed files without a new version."""
     snap = snap or snapshot(golden_path)
     with database.transaction() as session:
+        stored = session.scalar(select(TemplateVersionRow.content_sha256).where(
+            TemplateVersionRow.golden_path == golden_path.name, TemplateVersionRow.version == golden_path.version))
+    if stored is not None:  # written once: its blobs were committed with it
+        if stored != snap.content_sha256:
+            log.warning("golden path %s@%s changed without a new version; the version keeps the content first stored", golden_path.name, golden_path.version)
+        return stored
+    with database.transaction() as session:
         for _path, (data, _mode) in sorted(snap.files.items()):
             digest = hashlib.sha256(data).hexdigest()
             session.execute(_insert(session, TemplateBlobRow).values(sha256=digest, content=data).on_conflict_do_nothing(index_elements=["sha256"]))
