@@ -23,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx  # noqa: E402
 
 from bench.harness import RoadbedUp  # noqa: E402
+from bench.process_cpu import tree_cpu  # noqa: E402
 from roadbed.metrics.percentiles import percentile  # noqa: E402
 
 STEPS = ["validate", "repository", "infrastructure", "kubernetes", "monitoring", "catalog"]
@@ -76,10 +77,17 @@ def main() -> None:
                 provision(http, "warmup")
                 sequential = [provision(http, f"seq-{i}") for i in range(args.sequential)]
                 report(f"sequential x{args.sequential}", sequential)
+                assert roadbed.process is not None
+                cpu_before = sum(tree_cpu(roadbed.process.pid).values())
                 started = time.monotonic()
                 with ThreadPoolExecutor(args.concurrent) as pool:
                     burst = list(pool.map(lambda i: provision(http, f"burst-{i}"), range(args.concurrent)))
-                report(f"concurrent x{args.concurrent}", burst, time.monotonic() - started)
+                wall = time.monotonic() - started
+                report(f"concurrent x{args.concurrent}", burst, wall)
+                cpu = sum(tree_cpu(roadbed.process.pid).values()) - cpu_before
+                single = statistics.median(_seconds(r["created_at"], r["finished_at"]) for r in sequential)
+                print(f"\nconcurrency speed-up ({args.concurrent} x single p50 / burst wall): {args.concurrent * single / wall:.2f}")
+                print(f"CPU of the process tree in the burst: {cpu / args.concurrent:.3f} s per environment")
         finally:
             roadbed.stop()
 
