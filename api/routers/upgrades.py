@@ -78,7 +78,13 @@ def workflow_id(upgrade_id: str) -> str:
 
 
 async def _plan(state: Any, service: str, body: UpgradeRequest) -> UpgradePlan:
-    return await run_in_threadpool(plan_upgrade, state.database, state.golden_paths, repo_host_for(state.settings), service, body.to_version, body.parameters)
+    host = repo_host_for(state.settings)
+    try:
+        return await run_in_threadpool(plan_upgrade, state.database, state.golden_paths, host, service, body.to_version, body.parameters)
+    finally:
+        close = getattr(host, "close", None)  # GitHub: its per-thread clients
+        if close is not None:
+            close()
 
 
 @router.post(
