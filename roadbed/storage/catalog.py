@@ -251,7 +251,9 @@ def release_entities(session: Session, environment_id: str, successor: str | Non
     heir: str | None = None
     environment = session.get(EnvironmentRow, environment_id)
     component = session.get(CatalogEntityRow, entity_ref("component", DEFAULT_NAMESPACE, environment.service)) if environment else None
-    if environment is not None and component is not None and component.environment_id is not None:
+    if environment is None:  # no record of the environment to read its service from: its rows pass as they are
+        heir = successor
+    elif component is not None and component.environment_id is not None:
         facts = facts_of(component.body)
         if not facts:
             heir = successor if component.environment_id == environment_id else component.environment_id
@@ -265,15 +267,14 @@ def release_entities(session: Session, environment_id: str, successor: str | Non
                 kept += 1
             else:
                 session.delete(component)
-                kept += 1
     shared = session.scalars(select(CatalogEntityRow).where(CatalogEntityRow.environment_id == environment_id, CatalogEntityRow.kind.in_(("component", "api"))))
     for row in shared:
-        if heir is None or (row.kind == "component" and row is not component):
+        if heir is None:
             continue
         if row.kind == "api" and component is not None and component in session:
             row.body = {**row.body, "spec": {**row.body["spec"], "lifecycle": component.body["spec"].get("lifecycle", row.body["spec"].get("lifecycle"))}}
         _rewrite(row, row.body, heir)
-        kept += row is not component
+        kept += 1
     result = session.execute(delete(CatalogEntityRow).where(CatalogEntityRow.environment_id == environment_id))
     session.flush()
     return (result.rowcount or 0) + kept
