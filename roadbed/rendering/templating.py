@@ -287,6 +287,12 @@ def _compiled(source: str) -> Template:
     return text_environment().from_string(source)
 
 
+@lru_cache(maxsize=1024)
+def _compiled_expression(source: str) -> TemplateExpression:
+    """A whole `${{ expr }}` step input, compiled once like `_compiled` (and evaluated in a fresh context each time)."""
+    return text_environment().compile_expression(source, undefined_to_none=False)
+
+
 def _template(source: str) -> Template:
     return _compiled(source) if len(source) <= COMPILED_SOURCE_MAX_CHARS else text_environment().from_string(source)
 
@@ -348,7 +354,7 @@ def _render_string(value: str, context: dict[str, Any], *, where: str) -> Any:
     whole = _WHOLE_EXPRESSION.match(value)
     if whole and "${{" not in whole.group("expr") and "}}" not in whole.group("expr"):
         try:
-            result = text_environment().compile_expression(whole.group("expr"), undefined_to_none=False)(**context)
+            result = _compiled_expression(whole.group("expr"))(**context)
         except Exception as exc:  # deterministic, as in render_text
             raise _failure(where, exc) from exc
         return result if isinstance(result, Undefined) else plain(result)

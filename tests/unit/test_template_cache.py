@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from roadbed.rendering.templating import COMPILED_SOURCE_MAX_CHARS, TemplateRenderError, _compiled, render_text
+from roadbed.rendering.templating import (
+    COMPILED_SOURCE_MAX_CHARS,
+    TemplateRenderError,
+    _compiled,
+    _compiled_expression,
+    render_text,
+    render_value,
+)
 
 
 def test_a_source_is_compiled_once_and_each_render_gets_its_own_values() -> None:
@@ -36,3 +43,14 @@ def test_the_output_limit_still_applies_to_a_cached_template() -> None:
     assert len(render_text(source, {}, where="ok")) == 1000
     with pytest.raises(TemplateRenderError, match="larger than 500 bytes"):
         render_text(source, {}, where="bounded", limit=500)
+
+
+def test_a_whole_expression_is_compiled_once_and_keeps_its_type_per_render() -> None:
+    before = _compiled_expression.cache_info()
+    assert render_value("${{ parameters.count + 1 }}", {"parameters": {"count": 1}}, where="a") == 2
+    assert render_value("${{ parameters.count + 1 }}", {"parameters": {"count": 41}}, where="b") == 42
+    assert render_value("${{ parameters.tags }}", {"parameters": {"tags": ["x"]}}, where="c") == ["x"]
+    after = _compiled_expression.cache_info()
+    assert after.hits - before.hits >= 1
+    with pytest.raises(TemplateRenderError, match="d"):
+        render_value("${{ parameters. }}", {"parameters": {}}, where="d")
