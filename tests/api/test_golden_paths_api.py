@@ -30,7 +30,7 @@ async def test_preview_renders_everything_and_provisions_nothing(api: httpx.Asyn
     assert preview["terraform"]["summary"]["add"] == len(changes)
     assert [m["kind"] for m in preview["manifests"]] == ["Namespace", "ConfigMap", "Deployment", "Service"]
     assert preview["monitoring_files"] == sorted(preview["monitoring_files"]) and any(p.endswith("prometheus-rules.yaml") for p in preview["monitoring_files"])
-    assert [e["kind"] for e in preview["catalog_entities"]] == ["Component", "Resource"]
+    assert [e["kind"] for e in preview["catalog_entities"]] == ["Component", "Resource", "API"]  # python-service serves openapi.yaml
 
     assert count_rows(database) == 0
     assert not (settings.git_dir / "repos").exists()
