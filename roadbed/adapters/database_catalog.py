@@ -18,6 +18,7 @@ class DatabaseCatalog:
             return catalog.upsert_entities(session, entities, environment_id, datetime.now(UTC))
 
     def unregister(self, environment_id: str, successor: str | None = None, *, repository_url: str | None = None) -> None:
-        """Release the environment's rows (`repository_url` is for external catalogs; the rows are all there is here)."""
+        """Release the environment's rows and rewrite the service's shared Component from the environments still live
+        (removed with the last; `roadbed.storage.catalog.release_entities`). `repository_url` is for external catalogs."""
         with self.database.transaction() as session:
             catalog.release_entities(session, environment_id, successor)
