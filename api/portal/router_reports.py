@@ -75,6 +75,11 @@ def _days(value: str, default: int, low: int, high: int) -> int:
     return int(value)
 
 
+def _upgrade(upgrade: dict[str, Any] | None) -> str:
+    """An outdated service's latest upgrade as a table cell: `OPEN → 1.3.0`, or `none`."""
+    return f"{upgrade['status']} → {upgrade['to_version']}" if upgrade else "none"
+
+
 def _pct(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.1f} %"
 
@@ -245,8 +250,8 @@ async def adoption_page(request: Request, me: Me, team: str = "") -> Response:
                 "Percentage of each team's services on a golden path.", ["Team", "Services", "On a golden path", "Share", "Outdated"],
                 [[t, r["services"], r["on_golden_path"], _pct(r["ratio"]), r["outdated_template_version"]] for t, r in by_team.items()]),
         Section("outdated", "Outdated services", f"{len(report['outdated_services'])} services should move to their golden path's current version.",
-                None, "", ["Service", "Golden path", "Version", "Current version"],
-                [[s["service"], s["golden_path"], s["version"], s["current_version"]] for s in report["outdated_services"]]),
+                None, "", ["Service", "Golden path", "Version", "Current version", "Upgrade"],
+                [[s["service"], s["golden_path"], s["version"], s["current_version"], _upgrade(s.get("upgrade"))] for s in report["outdated_services"]]),
     ]
     return _page(request, me, "adoption", "Golden-path adoption", "Services in the catalog and the golden paths they come from.",
                  [Filter("team", "Team", chosen or "")], sections)

@@ -7,7 +7,10 @@ form Backstage's scaffolder and Roadbed write). Its template version is the
 loaded from `settings.golden_path_dirs`. A service is *outdated* when its version is older than the
 current one (semver order; a version that cannot be compared counts as outdated when it differs).
 Services whose golden path is not loaded, or that carry no version, are counted apart
-(`unknown_golden_path`, `unknown_version`) rather than guessed.
+(`unknown_golden_path`, `unknown_version`) rather than guessed. A service whose upgrade was merged
+(`roadbed/upgrades/`) is on that upgrade's version, whatever its environments were provisioned from; each
+outdated service carries its latest upgrade (`"upgrade": {"id", "status", "to_version"}`, or null), so a
+report shows whether an upgrade is pending, open or merged.
 
 `ratio` = on_golden_path ÷ services (null with no services).
 """
@@ -25,6 +28,7 @@ from sqlalchemy.orm import Session
 
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.storage.tables import CatalogEntityRow
+from roadbed.upgrades.tables import UpgradeRow
 
 SOURCE_TEMPLATE = "backstage.io/source-template"
 GOLDEN_PATH_VERSION = "roadbed.dev/golden-path-version"
@@ -105,6 +109,19 @@ def golden_path_of(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return template_name(annotations.get(SOURCE_TEMPLATE)), str(version) if version is not None else None
 
 
+def latest_upgrades(session: Session, services: list[str]) -> tuple[dict[str, UpgradeRow], dict[str, UpgradeRow]]:
+    """Each service's newest upgrade and newest merged upgrade (by creation), for the services asked about."""
+    latest: dict[str, UpgradeRow] = {}
+    merged: dict[str, UpgradeRow] = {}
+    for start in range(0, len(services), 500):  # bounded IN lists
+        query = select(UpgradeRow).where(UpgradeRow.service.in_(services[start:start + 500])).order_by(UpgradeRow.created_at, UpgradeRow.id)
+        for row in session.scalars(query):
+            latest[row.service] = row
+            if row.status == "MERGED":
+                merged[row.service] = row
+    return latest, merged
+
+
 def services_by_team(session: Session) -> dict[str | None, int]:
     """How many Components each owner team has (None: no Group owner), counted in SQL by `spec.owner`."""
     owner = CatalogEntityRow.body[("spec", "owner")].as_string()
@@ -141,8 +158,12 @@ def adoption_report(
     versions: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     outdated_services = []
     on_path = unknown_path = unknown_version = outdated = 0
+    upgrades, merged_upgrades = latest_upgrades(session, [row.name for row in rows])
     for row in rows:
         name, version = golden_path_of(row.body)
+        upgrade, merged = upgrades.get(row.name), merged_upgrades.get(row.name)
+        if merged is not None and merged.golden_path == name and (version is None or is_outdated(version, merged.to_version)):
+            version = merged.to_version  # the repository is on the merged version now
         if name is None:
             continue
         on_path += 1
@@ -161,7 +182,10 @@ def adoption_report(
         if is_outdated(version, golden_path.version):
             outdated += 1
             entry["outdated"] += 1
-            outdated_services.append({"service": row.name, "golden_path": name, "version": version, "current_version": golden_path.version})
+            outdated_services.append({
+                "service": row.name, "golden_path": name, "version": version, "current_version": golden_path.version,
+                "upgrade": {"id": upgrade.id, "status": upgrade.status, "to_version": upgrade.to_version} if upgrade is not None else None,
+            })
     for name, entry in by_path.items():
         entry["versions"] = dict(sorted(versions[name].items()))
     services = len(rows) if services is None else services

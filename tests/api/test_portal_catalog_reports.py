@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from roadbed.storage import events
 from roadbed.storage.database import Database
+from roadbed.upgrades.tables import UpgradeRow
 from tests.api.conftest import make_token
 from tests.api.portal_client import csrf_of, sign_in
 
@@ -238,12 +239,18 @@ def test_report_filters_are_checked_like_the_api(browser: TestClient, admin: str
     assert ">orders<" in html and ">order-history<" not in html
 
 
-def test_adoption_and_scorecards_match_the_api(browser: TestClient, admin: str) -> None:
+def test_adoption_and_scorecards_match_the_api(browser: TestClient, admin: str, portal_db: Database) -> None:
     sign_in(browser, admin)
     auth = {"Authorization": f"Bearer {admin}"}
     adoption = browser.get("/v1/metrics/adoption", headers=auth).json()
     html = browser.get("/reports/adoption").text
     assert f"{adoption['on_golden_path']} of {adoption['services']} services" in html and "python-service" in html
+    assert [s["upgrade"] for s in adoption["outdated_services"] if s["service"] == "orders"] == [None]
+    with portal_db.transaction() as session:  # an upgrade is under way: the outdated service says so
+        session.add(UpgradeRow(id="upg_orders", open_key="orders/1.0.0", service="orders", team="payments", golden_path="python-service",
+                               from_version="0.1.0", to_version="1.0.0", status="OPEN", branch="roadbed/upgrade-python-service-1.0.0",
+                               created_at=datetime.now(UTC), updated_at=datetime.now(UTC)))
+    assert "OPEN → 1.0.0" in browser.get("/reports/adoption").text
     cards = browser.get("/v1/scorecards", headers=auth).json()
     html = browser.get("/reports/scorecards").text
     assert f"average score {cards['average']:.1f} of 100" in html
