@@ -191,6 +191,11 @@ class IncidentRow(Base):
 Index("ix_deployments_environment_time", DeploymentRow.environment, DeploymentRow.deployed_at)
 Index("ix_deployments_service_time", DeploymentRow.service, DeploymentRow.environment, DeploymentRow.deployed_at, DeploymentRow.id)
 Index("ix_deployments_commit", DeploymentRow.service, DeploymentRow.environment, DeploymentRow.commit_sha, DeploymentRow.deployed_at)
+# migration 0015: covering indexes for the DORA window scan and the "deployed before?" probe (see its docstring)
+Index("ix_deployments_window", DeploymentRow.environment, DeploymentRow.deployed_at, DeploymentRow.status, DeploymentRow.service,
+      DeploymentRow.commit_sha, DeploymentRow.commit_time, DeploymentRow.id)
+Index("ix_deployments_commit_status", DeploymentRow.service, DeploymentRow.environment, DeploymentRow.commit_sha, DeploymentRow.deployed_at,
+      DeploymentRow.status)
 Index("ix_incidents_service_opened", IncidentRow.service, IncidentRow.opened_at)
 Index("ix_incidents_opened", IncidentRow.opened_at)
 Index("ix_incidents_resolved", IncidentRow.resolved_at)
