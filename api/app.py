@@ -31,11 +31,14 @@ from roadbed.api.routers import (
     upgrades,
     webhooks,
 )
+from roadbed.api.routers import campaigns as upgrade_campaigns
 from roadbed.api.schemas import install_openapi
 from roadbed.api.state import ApiState
 from roadbed.golden_paths import GoldenPathRegistry
+from roadbed.observability import instrument_app
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
+from roadbed.template_fetch import skeleton_fetcher
 from roadbed.upgrades import template_store
 from roadbed.validation import RequestValidator
 
@@ -45,7 +48,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = database or Database(settings.resolved_database_url)
         db.migrate()
-        registry = GoldenPathRegistry(settings.golden_path_dirs)
+        registry = GoldenPathRegistry(settings.golden_path_dirs, fetcher=skeleton_fetcher(settings))
         template_store.store_all(db, registry)  # every version a request can record stays renderable (issue 16)
         validator = RequestValidator(registry, settings.terraform_modules_dir)
         app.state.roadbed = ApiState(settings, db, registry, validator, planner=runner_for(settings))
@@ -68,8 +71,9 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     install_audit(app)
     app.add_middleware(BodySizeLimit)
-    for module in (health, environments, services, health_service, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, search, tokens, upgrades):
+    for module in (health, environments, services, health_service, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, search, tokens, upgrades, upgrade_campaigns):
         app.include_router(module.router)
     install_openapi(app)  # request bodies the handlers parse themselves, documented from their models
     install_portal(app)  # server-rendered pages; after the API's error handlers, which it wraps for pages
+    instrument_app(app)  # last, so outermost: a request id for the logs; OTEL_* tracing when configured
     return app

@@ -78,6 +78,7 @@ class GoldenPathSummary(Open):
     valid: bool = Field(description="false when the template uses something Roadbed cannot run; see `problems`")
     problems: list[str]
     unsupported_actions: list[str] = Field(description="the template's step actions Roadbed cannot run, by name (sorted, each once); empty when all are supported")
+    action: bool = Field(default=False, description="an action on an existing service (publishes a pull/merge request): POST /v1/services/{service}/actions")
 
 
 class GoldenPathStep(BaseModel):

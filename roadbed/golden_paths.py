@@ -20,12 +20,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from roadbed.domain.errors import NotFound
 from roadbed.domain.specs import KubernetesDefaults, SloTarget, TemplateStep
-from roadbed.template_sources import shared_skeletons, skeleton_url_problems
+from roadbed.template_sources import RemoteSkeleton, SkeletonFetcher, fetch_remote_skeletons, shared_skeletons, skeleton_url_problems
 
 SUPPORTED_ACTIONS = frozenset({"fetch:template", "fetch:plain", "fetch:plain:file", "catalog:register", "catalog:write", "debug:log"})
 """The Backstage actions Roadbed runs (README.md's compatibility table lists them; tests/unit/test_readme_compat.py
 checks the two agree). Every `publish:*` action is also supported: Roadbed's repository step publishes instead."""
 SUPPORTED_ACTION_PREFIXES = ("publish:",)
+ACTION_PUBLISHERS = frozenset({"publish:github:pull-request", "publish:gitlab:merge-request"})
+"""A template publishing by one of these changes an existing repository (a branch and a pull request) rather than
+making one: an action on a service (`POST /v1/services/{service}/actions`), never a new environment."""
 
 
 def action_supported(action: str) -> bool:
@@ -70,6 +73,9 @@ class GoldenPath(BaseModel):
     root: Path | None = None
     """The template repository it was found in (the `ROADBED_GOLDEN_PATHS_DIRS` entry): skeleton urls such as
     `../../skeletons/x` may reach anywhere inside it, never beyond. None: the template's own directory."""
+    remote_skeletons: dict[str, Path] = Field(default_factory=dict)
+    """The static remote urls of its `fetch:*` steps fetched at discovery (`roadbed.template_fetch`), by url: their
+    cached local copies, which render exactly like a local skeleton."""
     problems: list[str] = Field(default_factory=list)
     unsupported_actions: list[str] = Field(default_factory=list)
     """The actions of its steps Roadbed cannot run, by name (sorted, each once): why it is invalid, for tools."""
@@ -77,6 +83,14 @@ class GoldenPath(BaseModel):
     @property
     def valid(self) -> bool:
         return not self.problems
+
+    @property
+    def action(self) -> bool:
+        """Whether it is an action on an existing service (its publish step opens a pull/merge request)."""
+        return any(step.action in ACTION_PUBLISHERS for step in self.steps)
+
+    def publish_step(self) -> TemplateStep | None:
+        return next((step for step in self.steps if step.action.startswith("publish:")), None)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -90,6 +104,7 @@ class GoldenPath(BaseModel):
             "valid": self.valid,
             "problems": self.problems,
             "unsupported_actions": self.unsupported_actions,
+            "action": self.action,
         }
 
     def fetch_steps(self) -> list[TemplateStep]:
@@ -149,11 +164,12 @@ def merge_parameter_pages(parameters: Any) -> tuple[dict[str, Any], list[dict[st
     return merged, pages
 
 
-def content_digest(directory: Path, shared: list[Path] | None = None) -> str:
+def content_digest(directory: Path, shared: list[Path] | None = None, remote: list[RemoteSkeleton] | None = None) -> str:
     """A short hash of a template's files: the version of a template that declares none (plain Backstage
     templates), so an environment still records exactly what it came from and outdated ones show up. `shared`:
     skeletons elsewhere in its template repository (`../../skeletons/x`), hashed too, so a change to them is a
-    new version as well; a template without any keeps the hash it always had."""
+    new version as well; a template without any keeps the hash it always had. `remote`: fetched remote skeletons,
+    whose url and commit are hashed, so a ref that moves to another commit is a new version."""
     digest = hashlib.sha256()
     for path in sorted(p for p in directory.rglob("*") if p.is_file() and not p.is_symlink()):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
@@ -161,6 +177,8 @@ def content_digest(directory: Path, shared: list[Path] | None = None) -> str:
         files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file() and not p.is_symlink())
         for path in files:
             digest.update(b"shared\0" + os.path.relpath(path, directory).encode() + b"\0" + path.read_bytes() + b"\0")
+    for fetched in sorted(remote or []):
+        digest.update(b"remote\0" + fetched.url.encode() + b"\0" + fetched.commit.encode() + b"\0")
     return digest.hexdigest()[:12]
 
 
@@ -202,20 +220,21 @@ def unloadable(directory: Path, reason: str, *, name: str | None = None) -> Gold
     )
 
 
-def load_golden_path(directory: Path, *, root: Path | None = None) -> GoldenPath:
+def load_golden_path(directory: Path, *, root: Path | None = None, fetcher: SkeletonFetcher | None = None) -> GoldenPath:
     """Load `directory/template.yaml`; problems, even a file that cannot be read or parsed, become `problems`,
     not exceptions: one bad template must not stop `roadbed up` or hide the others."""
-    return load_golden_path_file(directory / "template.yaml", root=root)
+    return load_golden_path_file(directory / "template.yaml", root=root, fetcher=fetcher)
 
 
-def load_golden_path_file(source: Path, *, root: Path | None = None) -> GoldenPath:
+def load_golden_path_file(source: Path, *, root: Path | None = None, fetcher: SkeletonFetcher | None = None) -> GoldenPath:
     """Load one template file (`template.yaml` or any other `*.yaml` of `kind: Template`); its directory holds
     its skeletons, which may also be anywhere inside `root` (its template repository). A template that cannot
-    be loaded is listed under its directory's name (or the file's stem, when it is not `template.yaml`)."""
+    be loaded is listed under its directory's name (or the file's stem, when it is not `template.yaml`). `fetcher`
+    fetches the remote skeleton urls it handles now (GitHub ones when the repository host is GitHub)."""
     directory = source.parent
     fallback = directory.name if source.name == "template.yaml" else source.stem
     try:
-        return _load(source, fallback, root)
+        return _load(source, fallback, root, fetcher)
     except TemplateError as exc:
         return unloadable(directory, str(exc), name=fallback)
     except ValidationError as exc:
@@ -268,7 +287,7 @@ def find_template_files(root: Path, *, _depth: int = 0) -> list[Path]:
     return found
 
 
-def _load(source: Path, fallback_name: str, root: Path | None = None) -> GoldenPath:
+def _load(source: Path, fallback_name: str, root: Path | None = None, fetcher: SkeletonFetcher | None = None) -> GoldenPath:
     directory = source.parent
     document = read_template(source)
     problems: list[str] = []
@@ -301,9 +320,10 @@ def _load(source: Path, fallback_name: str, root: Path | None = None) -> GoldenP
             problems.append(f"step {step.id or step.name or step.action!r} loops with each:, which Roadbed does not support")
     if not any(step.action.startswith("fetch:") for step in steps):
         problems.append("no fetch:template or fetch:plain step")
-    problems += skeleton_url_problems(steps, directory, root or directory)
+    fetched, fetch_problems = fetch_remote_skeletons(steps, fetcher)
+    problems += fetch_problems + skeleton_url_problems(steps, directory, root or directory, fetched=fetched, fetcher=fetcher)
     try:
-        version = roadbed.version or f"0.0.0+{content_digest(directory, shared_skeletons(steps, directory, root or directory))}"
+        version = roadbed.version or f"0.0.0+{content_digest(directory, shared_skeletons(steps, directory, root or directory), list(fetched.values()))}"
     except OSError as exc:
         raise TemplateError(f"cannot read a file of the template: {exc}") from exc
     if not _SEMVER.match(version):
@@ -327,6 +347,7 @@ def _load(source: Path, fallback_name: str, root: Path | None = None) -> GoldenP
         output=_mapping(spec.get("output"), "spec.output"),
         directory=directory,
         root=root,
+        remote_skeletons={url: remote.path for url, remote in fetched.items()},
         problems=problems,
         unsupported_actions=unsupported,
     )
@@ -342,20 +363,22 @@ class GoldenPathRegistry:
     `_`-prefixed ones (.git, __pycache__) are skipped.
     """
 
-    def __init__(self, directories: list[Path]) -> None:
+    def __init__(self, directories: list[Path], *, fetcher: SkeletonFetcher | None = None) -> None:
+        """`fetcher`: fetches remote skeleton urls at discovery (GitHub ones when the repository host is GitHub,
+        `roadbed.template_fetch`); without one every remote url is listed invalid."""
         self._paths: dict[str, GoldenPath] = {}
         for root in directories:
             if not root.is_dir():
                 continue
             for source in sorted(p for p in root.iterdir() if p.suffix in {".yaml", ".yml"} and p.is_file() and _is_template_document(p)):
-                golden_path = load_golden_path_file(source, root=root)
+                golden_path = load_golden_path_file(source, root=root, fetcher=fetcher)
                 self._paths.setdefault(golden_path.name, golden_path)
             without_templates = []
             for directory in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
                 sources = find_template_files(directory)
                 if not sources:
                     without_templates.append(directory)
-                for golden_path in [load_golden_path_file(source, root=root) for source in sources]:
+                for golden_path in [load_golden_path_file(source, root=root, fetcher=fetcher) for source in sources]:
                     self._paths.setdefault(golden_path.name, golden_path)
             skeletons = {path for gp in self._paths.values() if gp.root == root for path in shared_skeletons(gp.steps, gp.directory, root)}
             for directory in without_templates:

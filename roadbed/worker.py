@@ -15,9 +15,12 @@ from enum import StrEnum
 from temporalio.client import Client
 from temporalio.worker import Worker
 
+from roadbed.activities.action import ActionActivities
 from roadbed.activities.base import HEARTBEAT_THROTTLE, ProvisioningPorts
+from roadbed.activities.campaign import CampaignActivities
 from roadbed.activities.compensation import CompensationActivities
 from roadbed.activities.deployment import DeploymentActivities
+from roadbed.activities.expiry import ExpiryActivities
 from roadbed.activities.pipeline_access import DeliveryTarget
 from roadbed.activities.provisioning import ProvisioningActivities
 from roadbed.activities.recording import RecordingActivities
@@ -45,9 +48,13 @@ from roadbed.settings import TERRAFORM_APPLIES_PER_CORE, KubernetesTarget, RepoH
 from roadbed.storage.database import Database
 from roadbed.techdocs import service as techdocs
 from roadbed.techdocs.trigger import BuildDocsOnRegister
+from roadbed.template_fetch import skeleton_fetcher
 from roadbed.validation import RequestValidator
+from roadbed.workflows.action import ServiceActionWorkflow
+from roadbed.workflows.campaign import UpgradeCampaignWorkflow
 from roadbed.workflows.decommission import DecommissionEnvironmentWorkflow
 from roadbed.workflows.deploy import DeployServiceWorkflow
+from roadbed.workflows.expiry import EnvironmentExpiryWorkflow
 from roadbed.workflows.provision import ProvisionEnvironmentWorkflow
 from roadbed.workflows.upgrade import UpgradeServiceWorkflow
 
@@ -56,7 +63,7 @@ GENERAL_GRACEFUL_SHUTDOWN_SECONDS = 5.0
 
 def build_ports(settings: Settings, database: Database) -> ProvisioningPorts:
     """Pick one adapter per port from the settings (DESIGN.md, "Targets")."""
-    golden_paths = GoldenPathRegistry(settings.golden_path_dirs)
+    golden_paths = GoldenPathRegistry(settings.golden_path_dirs, fetcher=skeleton_fetcher(settings))
     repo_host: RepoHost
     delivery: DeliveryTarget | None = None  # GitHub only: the generated pipeline's variables and deploy token
     if settings.repo_host is RepoHostTarget.GITHUB:
@@ -198,7 +205,9 @@ def build_worker(
     """
     provisioning, compensation = ProvisioningActivities(ports), CompensationActivities(ports)
     terraform = [provisioning.infrastructure, compensation.infrastructure]
-    everything = [*provisioning.all(), *compensation.all(), *RecordingActivities(ports.database).all(), *DeploymentActivities(ports).all(), *UpgradeActivities(ports).all()]
+    everything = [*provisioning.all(), *compensation.all(), *RecordingActivities(ports.database).all(), *DeploymentActivities(ports).all(), *UpgradeActivities(ports).all(),
+                  *CampaignActivities(ports).all(), *ActionActivities(ports).all()]
+    everything += ExpiryActivities(ports.database, settings.task_queue).all()
     general = everything if WorkerQueue.TERRAFORM in queues else [a for a in everything if a not in terraform]
     caps = concurrency(settings, queues, max_concurrent_activities)
     install_activity_log_filter()  # a permanent step failure: one log line with the reason, traceback at debug
@@ -212,7 +221,8 @@ def build_worker(
         workers.append(Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow, DeployServiceWorkflow, UpgradeServiceWorkflow],
+            workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow, DeployServiceWorkflow, UpgradeServiceWorkflow, UpgradeCampaignWorkflow, ServiceActionWorkflow,
+                       EnvironmentExpiryWorkflow],
             activities=general,
             max_concurrent_activities=caps[WorkerQueue.GENERAL],
             graceful_shutdown_timeout=timedelta(seconds=GENERAL_GRACEFUL_SHUTDOWN_SECONDS),

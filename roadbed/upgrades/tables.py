@@ -1,4 +1,4 @@
-"""Tables of stored template versions and of upgrades (migration 0017).
+"""Tables of stored template versions and of upgrades (migration 0017), campaigns and actions (0018).
 
 A version's files are blobs keyed by their sha256, shared by every version that has the same bytes; a version row
 lists them. `(golden_path, version)` is unique: a version is written once, by whichever API replica or worker gets
@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, LargeBinary, String, UniqueConstraint
+from sqlalchemy import Integer, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from roadbed.storage.tables import Base
@@ -55,6 +55,48 @@ class UpgradeRow(Base):
     to_version: Mapped[str] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(16))
     branch: Mapped[str] = mapped_column(String(255))
+    parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    files: Mapped[list[Any]] = mapped_column(default=list)
+    pull_request_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    error: Mapped[str | None] = mapped_column(String(2000), nullable=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class CampaignRow(Base):
+    """One campaign (migration 0018): every service of a golden path upgraded to `to_version`, `max_concurrent` at a
+    time. `services` is `[{"service", "status", "upgrade_id"?, "error"?}]`, written by the campaign workflow's
+    activities as each service moves; `max_in_flight` the most upgrades it ever had running at once."""
+
+    __tablename__ = "upgrade_campaigns"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    golden_path: Mapped[str] = mapped_column(String(128))
+    to_version: Mapped[str] = mapped_column(String(64))
+    max_concurrent: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(16))
+    services: Mapped[list[Any]] = mapped_column(default=list)
+    max_in_flight: Mapped[int] = mapped_column(Integer, default=0)
+    created_by: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class ActionRow(Base):
+    """One action template run on an existing service (migration 0018): its rendered files as one commit on
+    `branch` (a pull request on GitHub), never on the default branch."""
+
+    __tablename__ = "service_actions"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    service: Mapped[str] = mapped_column(String(63), index=True)
+    team: Mapped[str] = mapped_column(String(63))
+    template: Mapped[str] = mapped_column(String(128))
+    template_version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))
+    branch: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(Text)
     parameters: Mapped[dict[str, Any]] = mapped_column(default=dict)
     files: Mapped[list[Any]] = mapped_column(default=list)
     pull_request_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
