@@ -2,15 +2,42 @@
 
 A template's `fetch:*` urls are relative to its folder and may reach anywhere inside its template repository (the
 `ROADBED_GOLDEN_PATHS_DIRS` entry it was found in: public template repositories keep shared skeletons at the top,
-`../../skeletons/x`), never beyond it, symlinks resolved. Remote urls are not fetched. A url that is a template
-(`${{ }}`) can only be judged when rendered, and is (`roadbed.rendering.skeleton`).
+`../../skeletons/x`), never beyond it, symlinks resolved. A remote url is fetched at discovery by a
+`SkeletonFetcher` when one is configured and handles it (GitHub urls when the repository host is GitHub:
+`roadbed.template_fetch`), else listed as the template's problem. A url that is a template (`${{ }}`) can only be
+judged when rendered, and is (`roadbed.rendering.skeleton`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple, Protocol
 
 from roadbed.domain.specs import TemplateStep
+
+
+class RemoteSkeleton(NamedTuple):
+    """A remote url's local copy (a folder, or one file) and the commit it was fetched at."""
+
+    url: str
+    path: Path
+    commit: str
+
+
+class SkeletonFetchError(ValueError):
+    """Why a remote url cannot be fetched, in one line: the template is listed invalid with it."""
+
+
+class SkeletonFetcher(Protocol):
+    """Fetches the remote skeleton urls it handles into a local cache (`roadbed.template_fetch`)."""
+
+    def handles(self, url: str) -> bool: ...
+
+    def fetch(self, url: str) -> RemoteSkeleton: ...
+
+
+def _is_remote(url: str) -> bool:
+    return "://" in url or url.startswith("//")
 
 
 def _static_urls(steps: list[TemplateStep]) -> list[tuple[TemplateStep, str]]:
@@ -22,16 +49,38 @@ def _static_urls(steps: list[TemplateStep]) -> list[tuple[TemplateStep, str]]:
     return urls
 
 
-def skeleton_url_problems(steps: list[TemplateStep], directory: Path, root: Path) -> list[str]:
+def fetch_remote_skeletons(steps: list[TemplateStep], fetcher: SkeletonFetcher | None) -> tuple[dict[str, RemoteSkeleton], list[str]]:
+    """The static remote urls `fetcher` handles, fetched now (each url once), and why the others it handles failed.
+    Without a fetcher nothing is fetched: `skeleton_url_problems` lists every remote url."""
+    fetched: dict[str, RemoteSkeleton] = {}
+    problems: list[str] = []
+    if fetcher is None:
+        return fetched, problems
+    for step, url in _static_urls(steps):
+        if url in fetched or not _is_remote(url) or not fetcher.handles(url):
+            continue
+        try:
+            fetched[url] = fetcher.fetch(url)
+        except SkeletonFetchError as exc:
+            problems.append(f"step {step.id or step.action!r}: remote url {url!r} cannot be fetched: {exc}")
+    return fetched, problems
+
+
+def skeleton_url_problems(
+    steps: list[TemplateStep], directory: Path, root: Path, *, fetched: dict[str, RemoteSkeleton] | None = None, fetcher: SkeletonFetcher | None = None
+) -> list[str]:
     """Why a `fetch:*` step's url cannot be used, found when the template is loaded rather than when it runs: a
-    remote url (skeletons are read from the template repository; fetching one from a remote host is not
-    supported), or a relative one that leaves the template repository `root`, also through a symlink.
-    A templated url (`${{ }}`) is checked when it is rendered (`roadbed.rendering.skeleton`)."""
+    remote url that was not `fetched` (one the configured `fetcher` handles has its own reason, from
+    `fetch_remote_skeletons`; others cannot be fetched at all), or a relative one that leaves the template
+    repository `root`, also through a symlink. A templated url (`${{ }}`) is checked when it is rendered
+    (`roadbed.rendering.skeleton`)."""
     problems = []
     boundary = root.resolve()
     for step, url in _static_urls(steps):
         where = f"step {step.id or step.action!r}"
-        if "://" in url or url.startswith("//"):
+        if _is_remote(url) and (url in (fetched or {}) or (fetcher is not None and fetcher.handles(url))):
+            continue
+        if _is_remote(url):
             problems.append(f"{where}: remote url {url!r} is not supported: skeletons must be inside the template repository (a relative url)")
         elif url.startswith("/"):
             problems.append(f"{where}: absolute url {url!r} is not supported: use a path relative to the template")

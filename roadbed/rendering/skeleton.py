@@ -140,12 +140,17 @@ def _is_text(content: bytes) -> bool:
 
 def _source(golden_path: GoldenPath, url: Any, *, where: str, file: bool = False) -> Path:
     """The skeleton directory (or, for `fetch:plain:file`, the file) a step's url names, relative to the template's
-    directory: anywhere inside its template repository (`golden_path.root`), never beyond, symlinks resolved."""
-    if not isinstance(url, str) or "://" in url or url.startswith("/"):
+    directory: anywhere inside its template repository (`golden_path.root`), never beyond, symlinks resolved; or
+    the local copy of a remote url fetched when the template was discovered (`remote_skeletons`)."""
+    remote = getattr(golden_path, "remote_skeletons", None) or {}
+    if isinstance(url, str) and url in remote:
+        source = Path(remote[url])
+    elif not isinstance(url, str) or "://" in url or url.startswith("/"):
         raise PermanentError(f"{where}: only relative skeleton urls like './skeleton' are supported, got {url!r}")
+    else:
+        source = (golden_path.directory / url).resolve()
     boundary = (golden_path.root or golden_path.directory).resolve()
-    source = (golden_path.directory / url).resolve()
-    if not source.is_relative_to(boundary):
+    if url not in remote and not source.is_relative_to(boundary):
         raise UnsafeTemplatePath(f"{where}: url {url!r} leaves the template repository")
     if file and not source.is_file():
         raise PermanentError(f"{where}: file {url!r} does not exist")

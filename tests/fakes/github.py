@@ -31,6 +31,9 @@ Served, strictly (status codes and messages shaped like GitHub's):
 - authentication (401 "Requires authentication" / "Bad credentials"), a User-Agent is required (403),
   rate-limit headers on every answer;
 - an `/api/v3` prefix too (GitHub Enterprise Server base URLs); URLs in answers use the caller's prefix.
+- `GET /repos/{o}/{r}/commits/{ref}` (a branch, tag or sha; 422 "No commit found for SHA" like GitHub) and
+  `GET /repos/{o}/{r}/tarball/{ref}` (gzip tar answered directly, entries under `{o}-{r}-{short sha}/`, modes and symlinks
+  kept; `serve_tarball(org, name, data)` answers given bytes instead, e.g. a hostile archive);
 
 Test controls: `fail_next(method, path_regex, status, times=1, message=None, headers=None)` injects faults
 (`status=0` drops the connection without an answer; `after=True` handles the request first and loses only
@@ -47,11 +50,13 @@ the answer; `path_regex` is searched in the path without the
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 import json
 import re
 import socket
 import stat
+import tarfile
 import threading
 import time
 import traceback
@@ -175,6 +180,7 @@ class FakeGitHub:
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.rate_remaining = 5000
+        self.tarballs: dict[tuple[str, str], bytes] = {}  # (org, name) -> bytes answered for its tarball (`serve_tarball`)
         self.actions_key = PrivateKey.generate()  # the repositories' Actions public key pair (one for all, as a test needs)
 
     # -- lifecycle
@@ -248,6 +254,11 @@ class FakeGitHub:
     def before(self, method: str, path_regex: str, callback: Callable[[], None], times: int = 1) -> None:
         with self._lock:
             self._hooks.append(_Hook(method.upper(), re.compile(path_regex), callback, times))
+
+    def serve_tarball(self, org: str, name: str, data: bytes) -> None:
+        """Answer every tarball request of `org/name` with these bytes (whatever the ref), e.g. a hostile archive."""
+        with self._lock:
+            self.tarballs[(org.lower(), name.lower())] = data
 
     def create_repository(
         self,
@@ -719,10 +730,11 @@ class _Handler(BaseHTTPRequestHandler):
             raise ApiError(401, "Bad credentials")
 
     def _send(self, status: int, payload: Any, headers: dict[str, str]) -> None:
-        body = b"" if payload is None else json.dumps(payload).encode()
+        body = payload if isinstance(payload, bytes) else b"" if payload is None else json.dumps(payload).encode()
         fake = self.fake
         self.send_response(status)
-        self.send_header("Content-Type", "application/json; charset=utf-8")
+        if not any(k.lower() == "content-type" for k in headers):
+            self.send_header("Content-Type", "application/json; charset=utf-8")
         self.send_header("Content-Length", str(len(body)))
         lowered = {k.lower() for k in headers}
         if "x-ratelimit-remaining" not in lowered:
@@ -1415,6 +1427,52 @@ def _list_runs(ctx: _Context, org: str, name: str) -> tuple[int, Any]:
     return 200, {"total_count": len(runs), "workflow_runs": shown}
 
 
+class _Raw(bytes):
+    """A non-JSON answer (a tarball) and its headers."""
+
+    headers: dict[str, str]
+
+
+def _commit_for_ref(ctx: _Context, org: str, name: str, ref: str) -> tuple[int, Any]:
+    repo = _repo(ctx, org, name)
+    with repo.git() as git:
+        try:
+            sha = _resolve_ref(git, repo, ref)
+        except ApiError:
+            raise unprocessable(f"No commit found for SHA: {ref}") from None
+        return 200, ctx.commit_json(repo, git, sha)
+
+
+def _tarball(ctx: _Context, org: str, name: str, ref: str = "") -> tuple[int, Any]:
+    repo = _repo(ctx, org, name)
+    data = ctx.fake.tarballs.get((org.lower(), name.lower()))
+    if data is None:
+        with repo.git() as git:
+            try:
+                sha = _resolve_ref(git, repo, ref or None)
+            except ApiError:
+                raise not_found() from None
+            top = f"{repo.org}-{repo.name}-{sha.decode()[:7]}"
+            buffer = io.BytesIO()
+            with tarfile.open(fileobj=buffer, mode="w:gz", format=tarfile.PAX_FORMAT, pax_headers={"comment": sha.decode()}) as archive:
+                for path, mode, obj in _walk(git, git[sha].tree):
+                    info = tarfile.TarInfo(f"{top}/{path}")
+                    if stat.S_ISDIR(mode):
+                        info.type, info.mode = tarfile.DIRTYPE, 0o755
+                        archive.addfile(info)
+                    elif mode == 0o120000:
+                        info.type, info.linkname, info.mode = tarfile.SYMTYPE, git[obj].data.decode(), 0o777
+                        archive.addfile(info)
+                    elif mode != 0o160000:
+                        content = git[obj].data
+                        info.size, info.mode = len(content), 0o755 if mode == 0o100755 else 0o644
+                        archive.addfile(info, io.BytesIO(content))
+            data = buffer.getvalue()
+    raw = _Raw(data)
+    raw.headers = {"Content-Type": "application/x-gzip"}
+    return 200, raw
+
+
 _R = r"/repos/([^/]+)/([^/]+)"
 ROUTES: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]] = [
     (verb, re.compile(pattern), handler)
@@ -1458,5 +1516,8 @@ ROUTES: list[tuple[str, re.Pattern[str], Callable[..., tuple[int, Any]]]] = [
         ("POST", _R + r"/pulls", _create_pull),
         ("PATCH", _R + r"/pulls/(\d+)", _update_pull),
         ("GET", _R + r"/actions/runs", _list_runs),
+        ("GET", _R + r"/commits/(.+)", _commit_for_ref),
+        ("GET", _R + r"/tarball/?", _tarball),
+        ("GET", _R + r"/tarball/(.+)", _tarball),
     ]
 ]
