@@ -66,6 +66,10 @@ class InfrastructureRunner(Protocol):
     def plan(self, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, Any]:
         """What applying the root module to an empty workspace would do: `resource_changes` and a `summary`."""
 
+    def plan_drift(self, workspace: str, sensitive: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """What a plan with refresh of the applied `workspace` would change back (`{"address", "action"}` each);
+        changes nothing, never waits for a lock. `sensitive`: the values no lasting file holds."""
+
     def destroy(self, workspace: str) -> None:
         """Destroy everything in `workspace` and remove it; a missing workspace is already destroyed."""
 

@@ -35,8 +35,12 @@ from roadbed.adapters.terraform_backend import StateBackend, is_init_race
 from roadbed.adapters.terraform_errors import TerraformFailed, is_transient
 from roadbed.adapters.terraform_vendoring import vendor_modules
 from roadbed.adapters.terraform_workspaces import (
+    DRIFT_LOCK_TIMEOUT,
     InitMarker,
     TerraformWorkspaces,
+    WorkspaceMissing,
+    drift_of_plan,
+    sensitive_values,
     summarise_plan,
     variable_files,
     write_json,
@@ -95,10 +99,10 @@ class LibterraformRunner(TerraformWorkspaces):
     def __init__(
         self, root: Path, backend: StateBackend | None = None, *, lock_timeout_seconds: float = 600.0, processes: int | None = None
     ) -> None:
-        """`processes`: worker processes kept warm between commands (default: the usable cores)."""
+        """`processes`: Terraform commands at once, in worker processes kept warm (default: the usable cores)."""
         super().__init__(root, backend)
         self.lock_timeout = f"{int(lock_timeout_seconds)}s"
-        self.pool = LibterraformPool({**os.environ, **self.backend.environment()}, keep_idle=processes or usable_cores())
+        self.pool = LibterraformPool({**os.environ, **self.backend.environment()}, processes=processes or usable_cores())
 
     def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         directory = self.workspace_dir(workspace)
@@ -129,6 +133,24 @@ class LibterraformRunner(TerraformWorkspaces):
                 _raise_for(result, "plan")
         events = result.value if isinstance(result.value, list) else []
         return summarise_plan(events)
+
+    def plan_drift(self, workspace: str, sensitive: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """`plan -detailed-exitcode` (with refresh) of the workspace as last applied: what it would change back.
+
+        Nothing is written but the 0600 sensitive values file for the run's length; the state lock is taken by the
+        plan alone and never waited for (`DRIFT_LOCK_TIMEOUT`: a busy workspace fails the check, to be retried)."""
+        directory = self.workspace_dir(workspace)
+        if not (directory / ROOT_MODULE_FILE).exists():
+            raise WorkspaceMissing(f"no Terraform workspace {workspace} on this machine")
+        command = self._command(directory)
+        self._init(command, directory, workspace)
+        with sensitive_values(directory, sensitive):
+            result = command.plan(input=False, detailed_exitcode=True, lock_timeout=DRIFT_LOCK_TIMEOUT)
+        if result.retcode == 0:
+            return []
+        if result.retcode != 2:
+            _raise_for(result, "plan", self.backend)
+        return drift_of_plan(result.value if isinstance(result.value, list) else [])
 
     def destroy(self, workspace: str) -> None:
         directory = self.prepare_destroy(workspace)

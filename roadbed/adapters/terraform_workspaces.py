@@ -50,6 +50,37 @@ def variable_files(directory: Path, root_module: dict[str, Any], variables: dict
         path.unlink(missing_ok=True)
 
 
+@contextmanager
+def sensitive_values(directory: Path, values: dict[str, Any] | None) -> Iterator[None]:
+    """Only the sensitive values, as `variable_files` writes them (0600, deleted when the run ends), for a run in a
+    workspace whose lasting values file must stay as the last apply left it (a drift plan changes no file)."""
+    path = directory / SENSITIVE_VARIABLES_FILE
+    try:
+        if values:
+            descriptor = os.open(path, os.O_CREAT | os.O_TRUNC | os.O_WRONLY, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                json.dump(values, handle)
+        yield
+    finally:
+        if values:
+            path.unlink(missing_ok=True)
+
+
+class WorkspaceMissing(Exception):
+    """A drift plan found no applied workspace here (never applied, or applied by another worker's local state)."""
+
+
+DRIFT_LOCK_TIMEOUT = "0s"
+"""A drift plan never waits for a lock: an apply in progress makes the check fail (and be retried), not queue."""
+
+
+def drift_of_plan(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What a refreshing plan would change back: `{"address", "action"}` per planned change (the actions of
+    `resource_drift` events are what moved outside Terraform; the planned changes are what undoes it)."""
+    changes = summarise_plan(events)["resource_changes"]
+    return [{"address": c["address"], "action": c["action"]} for c in changes if c["action"] not in ("noop", "read")]
+
+
 def summarise_plan(events: list[dict[str, Any]]) -> dict[str, Any]:
     """`resource_changes` and the add/change/remove `summary` of a `plan -json` event stream."""
     changes = [
