@@ -35,7 +35,6 @@ from roadbed.api.routers import campaigns as upgrade_campaigns
 from roadbed.api.schemas import install_openapi
 from roadbed.api.state import ApiState
 from roadbed.golden_paths import GoldenPathRegistry
-from roadbed.observability import instrument_app
 from roadbed.settings import Settings
 from roadbed.storage.database import Database
 from roadbed.template_fetch import skeleton_fetcher
@@ -75,5 +74,4 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         app.include_router(module.router)
     install_openapi(app)  # request bodies the handlers parse themselves, documented from their models
     install_portal(app)  # server-rendered pages; after the API's error handlers, which it wraps for pages
-    instrument_app(app)  # last, so outermost: a request id for the logs; OTEL_* tracing when configured
     return app
