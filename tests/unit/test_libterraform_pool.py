@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -119,7 +120,7 @@ def test_a_worker_dying_mid_command_is_transient_and_the_next_command_gets_a_new
 
 def test_workers_run_in_their_own_session_and_exit_when_the_pool_closes(tmp_path: Path) -> None:
     others = set(pool_workers())
-    pool = LibterraformPool(keep_idle=2)
+    pool = LibterraformPool(processes=2)
     assert pool.run(["version"])[0] == 0
     [pid] = set(pool_workers()) - others
     assert os.getsid(pid) != os.getsid(0), "a Ctrl-C to the caller's process group must not cut a command short"
@@ -189,3 +190,26 @@ def test_a_relative_data_dir_works_for_every_command_of_a_reused_worker(tmp_path
         assert runner.apply(workspace, root(first), {}) == {"m0": {"greeting": "hello n0"}}
     assert runner.pool.started == 1
     assert sorted(p.name for p in (tmp_path / "work").iterdir()) == ["env-1", "env-2", "env-3"]
+
+
+def test_a_burst_queues_for_the_pools_workers_and_a_blocked_worker_does_not_hold_up_the_rest(tmp_path: Path) -> None:
+    """`processes` commands at once; one waiting longer than `overflow_after_seconds` gets a worker of its own."""
+    runner = LibterraformRunner(tmp_path / "work", processes=1)
+    fast = module(tmp_path / "modules" / "fast")
+    runner.apply("warm", root(fast), {})
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda n: runner.apply(f"env-{n}", root(fast), {}), range(4)))
+    assert results == [{"m0": {"greeting": "hello n0"}}] * 4
+    assert runner.pool.started == 1, "a burst of quick commands shares the one worker instead of starting more"
+
+    slow = module(tmp_path / "modules" / "slow", 'resource "terraform_data" "x" {\n provisioner "local-exec" { command = "sleep 4" }\n}')
+    runner.pool.overflow_after_seconds = 0.5
+    with ThreadPoolExecutor(2) as pool:
+        blocked = pool.submit(runner.apply, "env-slow", root(slow), {})
+        time.sleep(1.0)  # the slow apply holds the only worker
+        started = time.monotonic()
+        assert pool.submit(runner.apply, "env-quick", root(fast), {}).result() == {"m0": {"greeting": "hello n0"}}
+        assert time.monotonic() - started < 3.0, "the quick apply did not wait for the slow one"
+        blocked.result()
+    assert runner.pool.started >= 2
+    assert len(runner.pool._idle) <= 1, "an overflow worker is closed after its command"
