@@ -130,6 +130,8 @@ class EnvironmentRequest(Frozen):
     environment: str
     parameters: dict[str, Any] = Field(default_factory=dict)
     resources: list[ResourceRequest] = Field(default_factory=list)
+    # An ephemeral environment: decommissioned this long after it reached SUCCEEDED (a duration, see domain.expiry).
+    ttl: str | int | None = None
 
 
 def _known_request_fields(value: Any) -> Any:
@@ -155,6 +157,9 @@ class ProvisionInput(Frozen):
     # The queue the Terraform steps run on (settings' `resolved_terraform_task_queue` at acceptance). None, as in runs
     # accepted before the queues were split: `<the workflow's task queue>-terraform` (workflows.queues).
     terraform_task_queue: str | None = None
+    # The request's `ttl` as accepted (parsed, within the cap) and the warning lead time, both decided at acceptance.
+    ttl_seconds: int | None = None
+    ttl_warning_before: timedelta | None = None
 
 
 class Approval(Frozen):

@@ -59,6 +59,7 @@ class EnvironmentRow(Base):
     ready_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
     approved_at: Mapped[datetime | None]  # left PENDING_APPROVAL for RUNNING: splits approval wait from provisioning time
+    expires_at: Mapped[datetime | None]  # a request with a `ttl`: decommissioned then (roadbed.storage.expiry)
 
 
 class ServiceRow(Base):
