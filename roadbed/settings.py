@@ -16,6 +16,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from roadbed.bundled import bundled_dir
+from roadbed.domain.expiry import parse_duration
 
 
 class RepoHostTarget(StrEnum):
@@ -85,6 +86,8 @@ class Settings(BaseSettings):
     # -- policy
     approval_timeout_hours: float = Field(default=72.0, gt=0, description="prod requests not approved in time are cancelled")
     approval_environments: str = "prod"
+    ttl_max: str = Field(default="30d", description="longest `ttl` a request may carry, and an `extend` may reach (a duration: 30d, P30D)")
+    ttl_warning_before: str = Field(default="1d", description="the `expiry_warning` event comes this long before an environment expires")
 
     # -- GitHub / GitHub Enterprise Server (repo_host = "github")
     github_url: str = Field(default="https://api.github.com", description="API base URL; GitHub Enterprise Server: https://HOST/api/v3")
@@ -157,6 +160,12 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    @field_validator("ttl_max", "ttl_warning_before")
+    @classmethod
+    def _a_duration(cls, value: str) -> str:
+        parse_duration(value)
+        return value
 
     @field_validator("home")
     @classmethod
