@@ -278,9 +278,10 @@ class FakeGitHub:
             return repo
 
     def commit(
-        self, org: str, name: str, files: dict[str, bytes | None], message: str = "Commit by someone else", branch: str = "main"
+        self, org: str, name: str, files: dict[str, bytes | None], message: str = "Commit by someone else", branch: str = "main",
+        *, executable: frozenset[str] = frozenset(),
     ) -> str:
-        """Commit on top of `branch` (creating it when missing), as a concurrent client would."""
+        """Commit on top of `branch` (creating it when missing), as a concurrent client would; `executable` paths are 100755."""
         with self._lock:
             repo = self._find(org, name)
             with repo.git() as git:
@@ -293,7 +294,7 @@ class FakeGitHub:
                     else:
                         blob = Blob.from_string(content)
                         git.object_store.add_object(blob)
-                        entries[path] = (0o100644, blob.id)
+                        entries[path] = (0o100755 if path in executable else 0o100644, blob.id)
                 tree = commit_tree(git.object_store, [(p.encode(), sha, mode) for p, (mode, sha) in sorted(entries.items())])
                 sha = _make_commit(git, tree, [parent] if parent else [], message, None, None)
                 git.refs[ref] = sha

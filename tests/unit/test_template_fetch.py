@@ -32,7 +32,9 @@ SKELETON = {
     "src/${{ values.name }}/__init__.py": b'"""${{ values.name | upper }}"""\n',
     "logo.png": b"\x89PNG\r\n\x1a\n\x00\x00binary ${{ values.name }}",
     "docs/index.md": b"{% if values.owner %}owner: ${{ values.owner }}{% endif %}\n",
+    "scripts/run.sh": b"#!/bin/sh\necho ${{ values.name }}\n",
 }
+EXECUTABLE = frozenset({"scripts/run.sh"})
 
 
 def write_template(path: Path, name: str, url: str, action: str = "fetch:template", **extra: Any) -> None:
@@ -45,7 +47,9 @@ def write_template(path: Path, name: str, url: str, action: str = "fetch:templat
 @pytest.fixture
 def fake(tmp_path: Path) -> Iterator[FakeGitHub]:
     with FakeGitHub(tmp_path / "github") as github:
-        github.create_repository("acme", "skeletons", private=True, files={f"python/{p}": c for p, c in SKELETON.items()} | {"other/x.txt": b"x\n"})
+        github.create_repository("acme", "skeletons", private=True)
+        files = {f"python/{p}": c for p, c in SKELETON.items()} | {"other/x.txt": b"x\n"}
+        github.commit("acme", "skeletons", files, executable=frozenset(f"python/{p}" for p in EXECUTABLE))
         yield github
         assert github.errors == []
 
@@ -66,11 +70,13 @@ def test_a_github_tree_url_is_fetched_at_discovery_and_renders_like_the_same_loc
     for path, content in SKELETON.items():
         (root / "local" / "skeleton" / path).parent.mkdir(parents=True, exist_ok=True)
         (root / "local" / "skeleton" / path).write_bytes(content)
+        if path in EXECUTABLE:
+            (root / "local" / "skeleton" / path).chmod(0o755)
     registry = GoldenPathRegistry([root], fetcher=fetcher)
     remote, local = registry.get("remote"), registry.get("local")
     assert remote.valid, remote.problems
     rendered, expected = render_repository(remote, PARAMETERS), render_repository(local, PARAMETERS)
-    assert rendered == expected and rendered.executable == expected.executable
+    assert rendered == expected and rendered.executable == expected.executable == {"scripts/run.sh"}
     assert rendered["src/orders/__init__.py"] == b'"""ORDERS"""\n' and "x.txt" not in str(sorted(rendered))
     cached = remote.remote_skeletons[URL]
     assert cached.is_relative_to(tmp_path / "home" / "template-cache" / "acme" / "skeletons") and (cached / "README.md").is_file()
