@@ -1,4 +1,4 @@
-"""Operations on an accepted environment: approve, cancel, retry a failed compensation, decommission.
+"""Operations on an accepted environment: approve, cancel, retry a failed compensation, decommission, extend.
 
 Each checks the environment's state first (409 when the operation makes no sense now) and then
 talks to its workflow; Temporal update validators have the last word, so a stale read cannot
@@ -8,12 +8,15 @@ approve twice or retry what is not waiting.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from datetime import datetime
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from roadbed.domain.errors import Conflict, TransientError
+from roadbed.domain.expiry import Extension, expiry_workflow_id
 from roadbed.domain.models import Approval, CompensationRetry, DecommissionInput, EnvironmentOutputs, EnvironmentStatus
 from roadbed.domain.workflow_names import DECOMMISSION_WORKFLOW
 from roadbed.storage import environments
@@ -67,15 +70,38 @@ class EnvironmentLifecycle:
         with self.database.transaction() as session:
             return environments.compare_and_set_status(session, environment_id, expected, new)
 
-    async def decommission(self, row: EnvironmentRow, requested_by: str, purge: bool) -> str:
-        """Mark the environment COMPENSATING (only from SUCCEEDED: one decommission wins), then start the workflow."""
+    async def decommission(self, row: EnvironmentRow, requested_by: str, purge: bool, end_expiry: bool = True) -> str:
+        """Mark the environment COMPENSATING (only from SUCCEEDED: one decommission wins), then start the workflow.
+
+        An ephemeral environment's expiry workflow is ended too (`end_expiry`; not when that workflow is the caller)."""
         if not await asyncio.to_thread(self._claim, row.id, EnvironmentStatus.SUCCEEDED, EnvironmentStatus.COMPENSATING):
             raise Conflict(f"environment {row.id} is {row.status}; only SUCCEEDED environments can be decommissioned")
         try:
-            return await self._start_decommission(row, requested_by, purge)
+            workflow_id = await self._start_decommission(row, requested_by, purge)
         except BaseException:
             await asyncio.to_thread(self._claim, row.id, EnvironmentStatus.COMPENSATING, EnvironmentStatus.SUCCEEDED)
             raise
+        if end_expiry and provision_input_of(row).ttl_seconds:
+            with contextlib.suppress(RPCError):  # already ended (or never started): nothing left to stop
+                await self.client.get_workflow_handle(expiry_workflow_id(row.id)).cancel()
+        return workflow_id
+
+    async def extend(self, row: EnvironmentRow, by_seconds: int, requested_by: str) -> datetime:
+        """Move an ephemeral environment's expiry later (the expiry workflow's `extend` update); the new `expires_at`.
+
+        409 for an environment without a `ttl`, one that is not SUCCEEDED, or one already expiring."""
+        if not provision_input_of(row).ttl_seconds:
+            raise Conflict(f"environment {row.id} was requested without a ttl; there is no expiry to extend")
+        if row.status != EnvironmentStatus.SUCCEEDED.value:
+            raise Conflict(f"environment {row.id} is {row.status}; only a SUCCEEDED environment's expiry can be extended")
+        workflow_id = expiry_workflow_id(row.id)
+        try:
+            handle = self.client.get_workflow_handle(workflow_id)
+            return await handle.execute_update("extend", Extension(by_seconds=by_seconds, requested_by=requested_by), result_type=datetime)
+        except WorkflowUpdateFailedError as exc:
+            raise Conflict(getattr(exc.cause, "message", None) or str(exc.cause) or "extend was rejected") from exc
+        except RPCError as exc:
+            raise _translate(exc, workflow_id) from exc
 
     async def _start_decommission(self, row: EnvironmentRow, requested_by: str, purge: bool) -> str:
         data = DecommissionInput(

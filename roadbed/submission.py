@@ -23,6 +23,7 @@ from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus, Provisi
 from roadbed.domain.naming import workflow_id_for
 from roadbed.domain.workflow_names import PROVISION_WORKFLOW
 from roadbed.environment_specs import api_document, requested_system
+from roadbed.expiry import TtlPolicy
 from roadbed.rendering.catalog_entities import owner_ref, planned_entity_refs
 from roadbed.sealing import SecretBox, seal_request, secret_key_file, unseal_request
 from roadbed.settings import Settings
@@ -48,6 +49,7 @@ class EnvironmentSubmitter:
         self.approval_environments = {e.strip() for e in settings.approval_environments.split(",") if e.strip()}
         self.approval_timeout = timedelta(hours=settings.approval_timeout_hours)
         self.secrets = SecretBox(secret_key_file(settings.home))  # sensitive settings are stored sealed
+        self.ttl = TtlPolicy(settings)  # a request's `ttl`: parsed and bounded (roadbed.expiry)
 
     async def submit(self, raw: Any) -> tuple[EnvironmentRow, bool]:
         """(the environment row, whether this call created it). Raises InvalidRequest / Conflict / Forbidden.
@@ -56,6 +58,7 @@ class EnvironmentSubmitter:
         after losing an insert race to a concurrent copy of the same request (re-read by `request_id`).
         """
         request, golden_path = self.validator.validate(raw)
+        ttl_seconds = self.ttl.accept(request)
         if request.request_id:
             existing = await asyncio.to_thread(self._find_request, request.request_id)
             if existing is not None:
@@ -68,6 +71,8 @@ class EnvironmentSubmitter:
             requires_approval=request.environment in self.approval_environments,
             approval_timeout=self.approval_timeout,
             terraform_task_queue=self.terraform_task_queue,
+            ttl_seconds=ttl_seconds,
+            ttl_warning_before=self.ttl.warning_before if ttl_seconds else None,
         )
         try:
             row = await asyncio.to_thread(self._insert, accepted, api_document(golden_path) is not None)

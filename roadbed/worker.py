@@ -20,6 +20,7 @@ from roadbed.activities.base import HEARTBEAT_THROTTLE, ProvisioningPorts
 from roadbed.activities.campaign import CampaignActivities
 from roadbed.activities.compensation import CompensationActivities
 from roadbed.activities.deployment import DeploymentActivities
+from roadbed.activities.expiry import ExpiryActivities
 from roadbed.activities.pipeline_access import DeliveryTarget
 from roadbed.activities.provisioning import ProvisioningActivities
 from roadbed.activities.recording import RecordingActivities
@@ -53,6 +54,7 @@ from roadbed.workflows.action import ServiceActionWorkflow
 from roadbed.workflows.campaign import UpgradeCampaignWorkflow
 from roadbed.workflows.decommission import DecommissionEnvironmentWorkflow
 from roadbed.workflows.deploy import DeployServiceWorkflow
+from roadbed.workflows.expiry import EnvironmentExpiryWorkflow
 from roadbed.workflows.provision import ProvisionEnvironmentWorkflow
 from roadbed.workflows.upgrade import UpgradeServiceWorkflow
 
@@ -205,6 +207,7 @@ def build_worker(
     terraform = [provisioning.infrastructure, compensation.infrastructure]
     everything = [*provisioning.all(), *compensation.all(), *RecordingActivities(ports.database).all(), *DeploymentActivities(ports).all(), *UpgradeActivities(ports).all(),
                   *CampaignActivities(ports).all(), *ActionActivities(ports).all()]
+    everything += ExpiryActivities(ports.database, settings.task_queue).all()
     general = everything if WorkerQueue.TERRAFORM in queues else [a for a in everything if a not in terraform]
     caps = concurrency(settings, queues, max_concurrent_activities)
     install_activity_log_filter()  # a permanent step failure: one log line with the reason, traceback at debug
@@ -218,7 +221,8 @@ def build_worker(
         workers.append(Worker(
             client,
             task_queue=settings.task_queue,
-            workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow, DeployServiceWorkflow, UpgradeServiceWorkflow, UpgradeCampaignWorkflow, ServiceActionWorkflow],
+            workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow, DeployServiceWorkflow, UpgradeServiceWorkflow, UpgradeCampaignWorkflow, ServiceActionWorkflow,
+                       EnvironmentExpiryWorkflow],
             activities=general,
             max_concurrent_activities=caps[WorkerQueue.GENERAL],
             graceful_shutdown_timeout=timedelta(seconds=GENERAL_GRACEFUL_SHUTDOWN_SECONDS),

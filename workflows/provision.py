@@ -37,12 +37,14 @@ with workflow.unsafe.imports_passed_through():
         StepStatus,
     )
     from roadbed.domain.workflow_names import PROVISION_WORKFLOW
+    from roadbed.workflows.expiry import start_expiry
     from roadbed.workflows.policies import STEP_POLICIES
     from roadbed.workflows.queues import queue_options
     from roadbed.workflows.saga import Saga, error_info, record_audit, record_status
 
 WORKFLOW_NAME = PROVISION_WORKFLOW
 CANCEL_PATCH = "cancel-observed-during-a-step"
+EXPIRY_PATCH = "ttl-expiry"  # an ephemeral environment's expiry workflow, started at SUCCEEDED (workflows/expiry.py)
 
 
 class _CancelObserved(Exception):
@@ -161,6 +163,8 @@ class ProvisionEnvironmentWorkflow:
         await record_status(
             StatusUpdate(environment_id=data.environment_id, status=status, outputs=outputs, error=error, finished_at=workflow.now())
         )
+        if status is EnvironmentStatus.SUCCEEDED and data.ttl_seconds and workflow.patched(EXPIRY_PATCH):
+            await start_expiry(data.environment_id, data.ttl_seconds, data.ttl_warning_before)
         return ProvisionResult(environment_id=data.environment_id, status=status, outputs=outputs, error=error)
 
     def _set_status(self, status: EnvironmentStatus) -> None:
