@@ -77,3 +77,17 @@ async def test_oversized_bodies_are_413_everywhere(api: httpx.AsyncClient) -> No
         response = await api.post(path, content=b"{" + b" " * (3 * 1024 * 1024) + b"}", headers={"content-type": "application/json"})
         assert response.status_code == 413, path
         assert response.json()["error"]["code"] == "payload_too_large"
+
+
+async def test_campaigns_and_actions_are_in_the_matrix_and_scoped(api: httpx.AsyncClient, database: Database) -> None:
+    """The Day 2 campaign and action operations are served (so every test above covers them); a campaign is for
+    platform-admins only, an action for the service's own team (here 404: no service `x`, after the role check)."""
+    ops = await operations(api)
+    for op in (("POST", "/v1/golden-paths/{name}/upgrades"), ("GET", "/v1/campaigns/{campaign_id}"),
+               ("POST", "/v1/services/{service}/actions"), ("GET", "/v1/actions/{action_id}")):
+        assert op in ops, op
+    developer = {"Authorization": f"Bearer {make_token(database, 'developer', ['payments'])}"}
+    campaign = await api.post("/v1/golden-paths/x/upgrades", headers=developer, json={"to_version": "1.0.0"})
+    assert campaign.status_code == 403, campaign.text
+    action = await api.post("/v1/services/x/actions", headers=developer, json={"template": "t"})
+    assert action.status_code == 404, action.text
