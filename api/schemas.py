@@ -45,8 +45,10 @@ class EnvironmentView(BaseModel):
     error: dict[str, Any] | None = None
     parameters: dict[str, Any]
     resources: list[dict[str, Any]]
+    drift: DriftView | None = None  # one environment's last drift check (GET /v1/environments/{id})
     created_at: datetime
     finished_at: datetime | None = None
+    expires_at: datetime | None = None  # requested with a `ttl`: decommissioned then (unless extended)
 
     @classmethod
     def of(cls, row: EnvironmentRow, steps: list[StepRow]) -> EnvironmentView:
@@ -81,6 +83,7 @@ class EnvironmentView(BaseModel):
             resources=redact_sealed(row.resources or []),  # sensitive settings show as ***
             created_at=row.created_at,
             finished_at=row.finished_at,
+            expires_at=row.expires_at,
         )
 
 

@@ -1,13 +1,15 @@
-"""`/v1/environments`: request, read and list environments."""
+"""`/v1/environments`: request, read and list environments; act on them (approve, cancel, retry, decommission, extend)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from roadbed.api.deps import CurrentPrincipal, DbSession, State, require_team
@@ -16,7 +18,10 @@ from roadbed.api.schemas import ERROR_RESPONSES, ApprovalBody, EnvironmentView, 
 from roadbed.api.state import ApiState
 from roadbed.auth import Principal, Role
 from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus
-from roadbed.storage import environments
+from roadbed.drift import store as drift_store
+from roadbed.drift.model import DriftView
+from roadbed.expiry import TtlPolicy
+from roadbed.storage import environments, expiry
 from roadbed.storage.database import Database
 
 router = APIRouter(prefix="/v1/environments", tags=["environments"], responses=ERROR_RESPONSES)
@@ -37,7 +42,8 @@ async def read_json_body(request: Request) -> Any:
 
 def _view_in(session: Session, environment_id: str) -> EnvironmentView:
     row = environments.get_environment(session, environment_id)
-    return EnvironmentView.of(row, environments.steps_of(session, environment_id))
+    view = EnvironmentView.of(row, environments.steps_of(session, environment_id))
+    return view.model_copy(update={"drift": DriftView.model_validate(drift_store.view_of(session, environment_id))})
 
 
 def _view(database: Database, environment_id: str) -> EnvironmentView:
@@ -141,3 +147,30 @@ async def decommission_environment(
     require_team(principal, row.team)
     await lifecycle.decommission(row, requested_by=principal.token_id, purge=purge)
     return await _acted_on(state, environment_id)
+
+
+class ExtendBody(BaseModel):
+    by: str | int = Field(description="how much later: 2d, 12h, 90s, P2D, or seconds")
+
+
+class EnvironmentEventView(BaseModel):
+    at: datetime
+    type: str
+    message: str
+
+
+@router.post("/{environment_id}/extend", response_model=EnvironmentView, summary="Extend an ephemeral environment's expiry",
+             responses={409: {"description": "No ttl, not SUCCEEDED, or already expiring"}, 422: {"description": "`by` malformed or beyond ROADBED_TTL_MAX"}})
+async def extend_environment(environment_id: str, body: ExtendBody, state: State, principal: CurrentPrincipal) -> EnvironmentView:
+    lifecycle = await state.lifecycle()
+    row = await lifecycle.load(environment_id)
+    require_team(principal, row.team)
+    by_seconds = TtlPolicy(state.settings).extension(body.by, row.expires_at or datetime.now(UTC), datetime.now(UTC))
+    await lifecycle.extend(row, by_seconds, requested_by=principal.token_id)
+    return await _acted_on(state, environment_id)
+
+
+@router.get("/{environment_id}/events", response_model=list[EnvironmentEventView], summary="An environment's events (expiry warning, extended, expired)")
+def environment_events(environment_id: str, _principal: CurrentPrincipal, session: DbSession) -> list[EnvironmentEventView]:
+    environments.get_environment(session, environment_id)  # 404 for an unknown id
+    return [EnvironmentEventView(at=e.at, type=e.type, message=e.message) for e in expiry.events_of(session, environment_id)]
