@@ -35,7 +35,8 @@ from roadbed.api.routers import campaigns as upgrade_campaigns
 from roadbed.api.schemas import install_openapi
 from roadbed.api.state import ApiState
 from roadbed.golden_paths import GoldenPathRegistry
-from roadbed.settings import Settings
+from roadbed.observability import instrument_app
+from roadbed.settings import LogFormat, Settings
 from roadbed.storage.database import Database
 from roadbed.template_fetch import skeleton_fetcher
 from roadbed.upgrades import template_store
@@ -74,4 +75,5 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         app.include_router(module.router)
     install_openapi(app)  # request bodies the handlers parse themselves, documented from their models
     install_portal(app)  # server-rendered pages; after the API's error handlers, which it wraps for pages
+    instrument_app(app, access_lines=settings.log_format is LogFormat.JSON)  # last, so outermost: a request id for the logs; OTEL_* tracing when configured
     return app

@@ -39,6 +39,11 @@ class TerraformBackend(StrEnum):
     PG = "pg"
 
 
+class LogFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"  # one object per line with the request, workflow and environment ids (roadbed.observability)
+
+
 class Settings(BaseSettings):
     # env_ignore_empty: `ROADBED_X=` means "unset" (the default applies), as docker-compose.yml passes every optional
     # setting as `${ROADBED_X:-}`; an empty path or token would otherwise be taken literally (Path("") is ".").
@@ -124,6 +129,9 @@ class Settings(BaseSettings):
 
     # -- timings of the worker
     sticky_queue_timeout_seconds: float = Field(default=3.0, gt=0)
+    # -- observability (roadbed.observability; traces are configured by the standard OTEL_* variables instead)
+    worker_metrics_port: int | None = Field(default=None, ge=1, le=65535, description="the Temporal SDK's worker metrics for Prometheus; unset = off")
+    log_format: LogFormat = LogFormat.TEXT
 
     # -- previews (each one a real `terraform plan`): run at most this many at once, in their own threads
     preview_concurrency: int = Field(default=2, ge=1, le=64, description="previews rendered and planned at once; more wait (a few) or get 429")

@@ -13,10 +13,12 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 from temporalio.common import SearchAttributeKey, SearchAttributePair, TypedSearchAttributes
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import Runtime
 from temporalio.service import RPCError
 
 from roadbed.domain.errors import TransientError
-from roadbed.settings import Settings
+from roadbed.observability import temporal_interceptors
+from roadbed.settings import LogFormat, Settings
 
 SEARCH_SERVICE = SearchAttributeKey.for_keyword("RoadbedService")
 SEARCH_TEAM = SearchAttributeKey.for_keyword("RoadbedTeam")
@@ -36,13 +38,18 @@ def search_attributes_for(service: str, team: str, golden_path: str, environment
     )
 
 
-async def connect_temporal(settings: Settings, *, wait_seconds: float = 0.0) -> Client:
-    """Connect with the shared data converter, retrying for up to `wait_seconds` while Temporal starts."""
+async def connect_temporal(settings: Settings, *, wait_seconds: float = 0.0, runtime: Runtime | None = None) -> Client:
+    """Connect with the shared data converter, retrying for up to `wait_seconds` while Temporal starts.
+
+    With `OTEL_*` tracing on, the client carries Temporal's tracing interceptor (a worker inherits it from its client);
+    `runtime` is a worker's metrics runtime (roadbed.observability.worker_runtime).
+    """
     deadline = asyncio.get_running_loop().time() + wait_seconds
     while True:
         try:
             return await Client.connect(
-                settings.resolved_temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter
+                settings.resolved_temporal_address, namespace=settings.temporal_namespace, data_converter=pydantic_data_converter,
+                interceptors=temporal_interceptors(step_lines=settings.log_format is LogFormat.JSON), runtime=runtime,
             )
         except RuntimeError as exc:
             if asyncio.get_running_loop().time() >= deadline:

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable, Iterator
 import uvicorn
 
 from roadbed.api.app import create_app
-from roadbed.settings import Settings
+from roadbed.observability import use_json_logs, worker_runtime
+from roadbed.settings import LogFormat, Settings
 from roadbed.startup import StartupError, bind_api_socket
 from roadbed.storage.database import Database
 from roadbed.temporal import connect_temporal, ensure_search_attributes
@@ -131,6 +132,8 @@ async def serve(
     Raises StartupError if a part cannot start or stops on its own (the others are shut down first). With
     `dev_server`, that process exiting counts as a part stopping.
     """
+    if settings.log_format is LogFormat.JSON:
+        use_json_logs()
     stop = _stop_event()
     parts: dict[str, Callable[[], Awaitable[object]]] = {}
     worker: Workers | None = None
@@ -148,7 +151,7 @@ async def serve(
             api_socket = bind_api_socket(settings)
         if run_worker:
             try:
-                client = await connect_temporal(settings, wait_seconds=60)
+                client = await connect_temporal(settings, wait_seconds=60, runtime=worker_runtime(settings.worker_metrics_port))
                 await ensure_search_attributes(client, settings.temporal_namespace)
             except Exception as exc:  # noqa: BLE001 - one line: which part and why
                 raise StartupError(f"cannot start the worker: {_one_line(exc)}") from exc

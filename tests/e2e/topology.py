@@ -107,10 +107,10 @@ class Topology:
         done = subprocess.run([sys.executable, "-m", "roadbed.cli", "migrate"], env=self.env(), capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stdout + done.stderr
 
-    def start_api(self, name: str) -> tuple[Part, str]:
+    def start_api(self, name: str, **extra: str) -> tuple[Part, str]:
         port = free_port()
         url = f"http://127.0.0.1:{port}"
-        part = self.start(name, ["api"], ROADBED_TEMPORAL_ADDRESS=self.temporal_address, ROADBED_API_PORT=str(port), ROADBED_API_URL=url)
+        part = self.start(name, ["api"], ROADBED_TEMPORAL_ADDRESS=self.temporal_address, ROADBED_API_PORT=str(port), ROADBED_API_URL=url, **extra)
         deadline = time.monotonic() + READY_SECONDS
         while True:
             assert part.alive(), part.output()
@@ -122,8 +122,10 @@ class Topology:
             assert time.monotonic() < deadline, f"{name} never became ready:\n{part.output()}"
             time.sleep(0.2)
 
-    def start_worker(self, name: str, queue: str) -> Part:
-        part = self.start(name, ["worker", "--queue", queue], ROADBED_TEMPORAL_ADDRESS=self.temporal_address)
+    def start_worker(self, name: str, queue: str | None, **extra: str) -> Part:
+        """A worker polling `queue` (None: both queues, as a single worker does)."""
+        args = ["worker", "--queue", queue] if queue else ["worker"]
+        part = self.start(name, args, ROADBED_TEMPORAL_ADDRESS=self.temporal_address, **extra)
         part.wait_log("worker polling")
         return part
 
