@@ -17,6 +17,7 @@ from roadbed.api.routers import (
     audit,
     catalog,
     deployments,
+    drift,
     environments,
     events,
     golden_paths,
@@ -71,7 +72,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     install_error_handlers(app)
     install_audit(app)
     app.add_middleware(BodySizeLimit)
-    for module in (health, environments, services, health_service, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, search, tokens, upgrades, upgrade_campaigns):
+    for module in (health, environments, services, health_service, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, search, tokens, upgrades, upgrade_campaigns, drift):
         app.include_router(module.router)
     install_openapi(app)  # request bodies the handlers parse themselves, documented from their models
     install_portal(app)  # server-rendered pages; after the API's error handlers, which it wraps for pages

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
+from roadbed.drift.model import DriftView
 from roadbed.sealing import redact_sealed
 from roadbed.storage.tables import EnvironmentRow, StepRow
 

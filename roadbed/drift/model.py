@@ -68,3 +68,20 @@ def with_since(found: list[Difference], previous: list[dict[str, Any]], now: dat
         entry["since"] = first_seen.get(item.key) or now.isoformat()
         items.append(entry)
     return items
+
+
+class DriftItemView(BaseModel):
+    source: Source
+    object: str
+    field: str | None = None
+    since: datetime
+
+
+class DriftView(BaseModel):
+    """`drift` of `GET /v1/environments/{id}`: `unknown` with no `checked_at` until the first check; `error` says
+    why the last check could not tell."""
+
+    status: DriftStatus
+    checked_at: datetime | None = None
+    items: list[DriftItemView] = Field(default_factory=list)
+    error: str | None = None

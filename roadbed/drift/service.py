@@ -12,6 +12,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from roadbed.domain.errors import Conflict
 from roadbed.domain.models import EnvironmentOutputs, EnvironmentStatus, ProvisionInput
 from roadbed.drift import checks
 from roadbed.drift.model import Difference, DriftStatus, IgnoreRule, visible, with_since
@@ -23,7 +24,7 @@ from roadbed.storage.database import Database
 log = logging.getLogger(__name__)
 
 
-class NotLive(Exception):
+class NotLive(Conflict):
     """Only a SUCCEEDED environment has a desired state to compare with."""
 
 
