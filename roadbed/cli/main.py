@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from roadbed.cli import catalog as catalog_cli
+from roadbed.cli import drift as drift_cli
 from roadbed.cli import golden_paths, report, services, tokens
 from roadbed.cli import health as health_cli
 from roadbed.cli import upgrade as upgrade_cli
@@ -50,6 +51,7 @@ app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(report.app, name="report")
 app.add_typer(services.app, name="services")
 app.command("health")(health_cli.health)
+app.command("drift")(drift_cli.drift)
 app.command("upgrade")(upgrade_cli.upgrade)
 
 
