@@ -94,6 +94,8 @@ def status(
         out.print_json(data=environment)
     elif not watch_:
         show_environment(out, environment)
+    if not as_json and environment.get("expires_at"):
+        out.note(f"expires at {environment['expires_at'][:19]} (roadbed extend {environment['id']} DURATION to move it)", markup=False)
 
 
 def list_(
@@ -111,11 +113,11 @@ def list_(
 
     table = Table()
     table.add_column("id", no_wrap=True, min_width=25)
-    for column in ("service", "env", "team", "golden path", "status", "created"):
+    for column in ("service", "env", "team", "golden path", "status", "created", "expires"):
         table.add_column(column)
     for row in rows:
         table.add_row(*map(cell, (row["id"], row["service"], row["environment"], row["team"], f"{row['golden_path']}@{row['golden_path_version']}",
-                                  row["status"], row["created_at"][:19])))
+                                  row["status"], row["created_at"][:19], (row.get("expires_at") or "")[:19])))
     out.print(table)
 
 

@@ -13,6 +13,7 @@ import typer
 
 from roadbed.cli import catalog as catalog_cli
 from roadbed.cli import drift as drift_cli
+from roadbed.cli import expiry as expiry_cli
 from roadbed.cli import golden_paths, report, services, tokens
 from roadbed.cli import health as health_cli
 from roadbed.cli import upgrade as upgrade_cli
@@ -53,6 +54,7 @@ app.add_typer(services.app, name="services")
 app.command("health")(health_cli.health)
 app.command("drift")(drift_cli.drift)
 app.command("upgrade")(upgrade_cli.upgrade)
+app.command("extend")(expiry_cli.extend)
 
 
 class _LazyModule:

@@ -69,8 +69,8 @@ def test_piped_listing_is_tsv_with_full_values(api: str) -> None:
     result = runner.invoke(app, ["list"])
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
-    assert lines[0].split("\t") == ["id", "service", "env", "team", "golden path", "status", "created"]
-    assert lines[1].split("\t") == ["env_0123456789abcdef", "orders", "dev", "payments", f"{LONG}@1.2.3", "PENDING_APPROVAL", "2026-12-07T10:00:00"]
+    assert lines[0].split("\t") == ["id", "service", "env", "team", "golden path", "status", "created", "expires"]
+    assert lines[1].split("\t") == ["env_0123456789abcdef", "orders", "dev", "payments", f"{LONG}@1.2.3", "PENDING_APPROVAL", "2026-12-07T10:00:00", ""]
     assert lines[2].split("\t")[1] == "billing [beta]"  # data is never read as markup
     assert "…" not in result.stdout
 
