@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     approval_environments: str = "prod"
     ttl_max: str = Field(default="30d", description="longest `ttl` a request may carry, and an `extend` may reach (a duration: 30d, P30D)")
     ttl_warning_before: str = Field(default="1d", description="the `expiry_warning` event comes this long before an environment expires")
+    drift_interval: str = Field(default="1h", description="how often the `roadbed-drift` schedule checks every live environment (a duration; 0: off)")
+    drift_max_concurrent: int = Field(default=4, ge=1, le=256, description="drift checks at once during a sweep")
 
     # -- GitHub / GitHub Enterprise Server (repo_host = "github")
     github_url: str = Field(default="https://api.github.com", description="API base URL; GitHub Enterprise Server: https://HOST/api/v3")
@@ -174,6 +176,18 @@ class Settings(BaseSettings):
     def _a_duration(cls, value: str) -> str:
         parse_duration(value)
         return value
+
+    @field_validator("drift_interval")
+    @classmethod
+    def _a_drift_interval(cls, value: str) -> str:
+        if value.strip() != "0":
+            parse_duration(value)
+        return value
+
+    @property
+    def drift_interval_seconds(self) -> int:
+        """0: no scheduled drift checks."""
+        return 0 if self.drift_interval.strip() == "0" else parse_duration(self.drift_interval)
 
     @field_validator("home")
     @classmethod

@@ -20,6 +20,7 @@ from roadbed.activities.base import HEARTBEAT_THROTTLE, ProvisioningPorts
 from roadbed.activities.campaign import CampaignActivities
 from roadbed.activities.compensation import CompensationActivities
 from roadbed.activities.deployment import DeploymentActivities
+from roadbed.activities.drift import DriftActivities
 from roadbed.activities.expiry import ExpiryActivities
 from roadbed.activities.pipeline_access import DeliveryTarget
 from roadbed.activities.provisioning import ProvisioningActivities
@@ -54,6 +55,7 @@ from roadbed.workflows.action import ServiceActionWorkflow
 from roadbed.workflows.campaign import UpgradeCampaignWorkflow
 from roadbed.workflows.decommission import DecommissionEnvironmentWorkflow
 from roadbed.workflows.deploy import DeployServiceWorkflow
+from roadbed.workflows.drift import DriftSweepWorkflow
 from roadbed.workflows.expiry import EnvironmentExpiryWorkflow
 from roadbed.workflows.provision import ProvisionEnvironmentWorkflow
 from roadbed.workflows.upgrade import UpgradeServiceWorkflow
@@ -204,10 +206,12 @@ def build_worker(
     Terraform activities on the general queue: runs scheduled before the queues were split find them there.
     """
     provisioning, compensation = ProvisioningActivities(ports), CompensationActivities(ports)
-    terraform = [provisioning.infrastructure, compensation.infrastructure]
+    drift = DriftActivities(ports)  # the drift sweep's checks run plans: on the Terraform queue
+    terraform = [provisioning.infrastructure, compensation.infrastructure, drift.check]
     everything = [*provisioning.all(), *compensation.all(), *RecordingActivities(ports.database).all(), *DeploymentActivities(ports).all(), *UpgradeActivities(ports).all(),
                   *CampaignActivities(ports).all(), *ActionActivities(ports).all()]
     everything += ExpiryActivities(ports.database, settings.task_queue).all()
+    everything += drift.all()
     general = everything if WorkerQueue.TERRAFORM in queues else [a for a in everything if a not in terraform]
     caps = concurrency(settings, queues, max_concurrent_activities)
     install_activity_log_filter()  # a permanent step failure: one log line with the reason, traceback at debug
@@ -222,7 +226,7 @@ def build_worker(
             client,
             task_queue=settings.task_queue,
             workflows=[ProvisionEnvironmentWorkflow, DecommissionEnvironmentWorkflow, DeployServiceWorkflow, UpgradeServiceWorkflow, UpgradeCampaignWorkflow, ServiceActionWorkflow,
-                       EnvironmentExpiryWorkflow],
+                       EnvironmentExpiryWorkflow, DriftSweepWorkflow],
             activities=general,
             max_concurrent_activities=caps[WorkerQueue.GENERAL],
             graceful_shutdown_timeout=timedelta(seconds=GENERAL_GRACEFUL_SHUTDOWN_SECONDS),

@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable, Iterator
 import uvicorn
 
 from roadbed.api.app import create_app
+from roadbed.drift.schedule import ensure_drift_schedule
 from roadbed.observability import use_json_logs, worker_runtime
 from roadbed.settings import LogFormat, Settings
 from roadbed.startup import StartupError, bind_api_socket
@@ -155,6 +156,11 @@ async def serve(
                 await ensure_search_attributes(client, settings.temporal_namespace)
             except Exception as exc:  # noqa: BLE001 - one line: which part and why
                 raise StartupError(f"cannot start the worker: {_one_line(exc)}") from exc
+            if WorkerQueue.GENERAL in queues:  # the sweep's workflow runs on the general queue
+                try:
+                    log.info("drift schedule %s", await ensure_drift_schedule(client, settings))
+                except Exception as exc:  # noqa: BLE001 - drift checks are not worth refusing to start for
+                    log.warning("drift schedule not set: %s", _one_line(exc))
             executor = executor_for(settings, queues, max_concurrent_activities)
             worker = build_worker(client, settings, build_ports(settings, database), executor, queues, max_concurrent_activities)
             parts["worker"] = worker.run
