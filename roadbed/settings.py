@@ -77,6 +77,7 @@ class Settings(BaseSettings):
 
     # -- golden paths and failure rehearsal
     golden_paths_dirs: str = ""
+    policy_dirs: str = Field(default="", description="Rego policy directories (path-separator list); unset = no policies")
     failpoints: str = ""
 
     # -- targets (one adapter per port; see DESIGN.md "Targets")
@@ -241,6 +242,11 @@ class Settings(BaseSettings):
         """Built-in golden paths first, then every `ROADBED_GOLDEN_PATHS_DIRS` entry."""
         extra = [Path(p).expanduser() for p in self.golden_paths_dirs.split(os.pathsep) if p.strip()]
         return [bundled_dir("golden_paths"), *extra]
+
+    @property
+    def policy_dir_paths(self) -> list[Path]:
+        """Every `ROADBED_POLICY_DIRS` entry (none when unset): the Rego policies decisions are made with."""
+        return [Path(p).expanduser() for p in self.policy_dirs.split(os.pathsep) if p.strip()]
 
     @property
     def terraform_modules_dir(self) -> Path:

@@ -16,6 +16,7 @@ from roadbed.cli import drift as drift_cli
 from roadbed.cli import expiry as expiry_cli
 from roadbed.cli import golden_paths, report, services, tokens
 from roadbed.cli import health as health_cli
+from roadbed.cli import policy as policy_cli
 from roadbed.cli import upgrade as upgrade_cli
 from roadbed.cli.client import fail
 from roadbed.cli.environments import register as register_environment_commands
@@ -51,6 +52,7 @@ app.add_typer(tokens.app, name="tokens")
 app.add_typer(catalog_cli.app, name="catalog")
 app.add_typer(report.app, name="report")
 app.add_typer(services.app, name="services")
+app.add_typer(policy_cli.app, name="policy")
 app.command("health")(health_cli.health)
 app.command("drift")(drift_cli.drift)
 app.command("upgrade")(upgrade_cli.upgrade)
