@@ -1,4 +1,5 @@
-"""`roadbed report dora|tte|adoption|scorecards|slo`: the API's reports as terminal tables, `--json` for machines."""
+"""`roadbed report dora|tte|adoption|scorecards|slo`: the API's reports as terminal tables, `--json` for machines;
+`roadbed report rebuild-rollups` recomputes the DORA rollups in the engine database."""
 
 from __future__ import annotations
 
@@ -180,3 +181,21 @@ def slo(window_days: Annotated[int, typer.Option("--window-days")] = 28, as_json
         console.print(table)
 
     _emit(data, as_json, render)
+
+
+@app.command("rebuild-rollups")
+def rebuild_rollups() -> None:
+    """Recompute the DORA rollups from every recorded deployment (run on the platform host: it opens the engine database).
+
+    `record_deployment` keeps them current as events arrive and migration 0021 fills them from the deployments already
+    there; this is for rows written some other way (a bulk import, a restore). Idempotent: the same rows every time."""
+    from roadbed.cli.main import _database, _settings
+    from roadbed.storage import rollups
+
+    database = _database(_settings())
+    try:
+        with database.transaction() as session:
+            days, commits = rollups.rebuild(session)
+    finally:
+        database.dispose()
+    console.note(f"rebuilt the DORA rollups: {days} service-days, {commits} commits", highlight=False)

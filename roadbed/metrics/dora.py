@@ -36,7 +36,8 @@ Definitions (every figure is null — never 0 — when there is nothing to compu
 - Tiers: per metric from the threshold profile (`roadbed.metrics.thresholds`); `overall_tier` from the
   four keys by `thresholds.overall_tier` (the best tier a majority of the defined keys reach).
 
-How it is computed: counts in SQL; the durations come back as one float column (computed in SQL with
+How it is computed: deployment counts and lead times from the daily and per-commit rollups
+(`roadbed.metrics.dora_rollups`, exact: the same figures as the raw rows give, `raw=True`); other counts in SQL; the durations come back as one float column (computed in SQL with
 `roadbed.metrics.sql.epoch`) and their medians are taken in Python with `statistics.median`
 (interpolating, as DESIGN.md fixes). Incident links are one correlated, index-backed lookup per
 incident (`ix_deployments_service_time`); "first deployment of a commit" is a GROUP BY over the window
@@ -57,6 +58,7 @@ from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, tr
 from sqlalchemy.orm import Session
 
 from roadbed.domain.models import FAILED_DEPLOYMENT_STATUSES, DeploymentStatus
+from roadbed.metrics import dora_rollups
 from roadbed.metrics.sql import epoch, seconds_between
 from roadbed.metrics.thresholds import DEFAULT, Profile, Tier, overall_tier
 from roadbed.storage.events import normalise_environment, services_of_team
@@ -110,8 +112,9 @@ def _service_condition(column: Any, services: list[str] | None) -> ColumnElement
 class _DoraQueries:
     """The SQL of one computation; every query is restricted to the scope and the window."""
 
-    def __init__(self, session: Session, scope: DoraScope, now: datetime) -> None:
+    def __init__(self, session: Session, scope: DoraScope, now: datetime, *, raw: bool = False) -> None:
         self.session = session
+        self.raw = raw  # True: every figure from the raw rows, never the rollups (the reference the rollups are tested against)
         self.scope = scope
         self.services = _scope_services(session, scope)
         self.environment = normalise_environment(scope.environment)
@@ -210,6 +213,9 @@ class _DoraQueries:
     # -- deployments
     def counts(self) -> list[tuple[str, int, int, int]]:
         """Per service: deployments in the window, successful ones, and failed ones (by status)."""
+        if not self.raw:
+            found = dora_rollups.counts(self.session, self.environment, self.services, self.since, self.now)
+            return [(service, total, ok, failed) for service, (total, ok, failed) in found.items()]
         d = _DEPLOYMENTS.alias("d")
         query = (
             select(d.c.service, func.count(), func.sum(case((d.c.status == DeploymentStatus.SUCCESS, 1), else_=0)),
@@ -262,6 +268,8 @@ class _DoraQueries:
         return rows
 
     def lead_times(self) -> Iterable[tuple[str, float | None]]:
+        if not self.raw:
+            return dora_rollups.lead_times(self.session, self.environment, self.services, self.since, self.now)
         d = _DEPLOYMENTS.alias("d")
         earlier = _DEPLOYMENTS.alias("e")
         deployed_before = (
@@ -312,10 +320,10 @@ class _DoraQueries:
         return self.session.execute(query)
 
 
-def _collect(session: Session, scope: DoraScope, now: datetime, *, keys_only: bool = False) -> dict[str, _Figures]:
+def _collect(session: Session, scope: DoraScope, now: datetime, *, keys_only: bool = False, raw: bool = False) -> dict[str, _Figures]:
     """Raw figures per service of the scope; `keys_only`: only those of the four keys (no recovery or rework, which
-    need each failed deployment's successors)."""
-    queries = _DoraQueries(session, scope, now)
+    need each failed deployment's successors); `raw`: without the rollups."""
+    queries = _DoraQueries(session, scope, now, raw=raw)
     figures: dict[str, _Figures] = defaultdict(_Figures)
     for service, total, successful, failed in queries.counts():
         figures[service].deployments = total
@@ -468,9 +476,12 @@ def _window(scope: DoraScope, now: datetime, profile: Profile) -> dict[str, Any]
     }
 
 
-def dora_report(session: Session, scope: DoraScope, *, now: datetime, profile: Profile = DEFAULT, by_service: bool = False) -> dict[str, Any]:
-    """The DORA report of `scope` (CONTRACT.md shape plus extras); `by_service` adds one report per service."""
-    figures = _collect(session, scope, now)
+def dora_report(
+    session: Session, scope: DoraScope, *, now: datetime, profile: Profile = DEFAULT, by_service: bool = False, raw: bool = False
+) -> dict[str, Any]:
+    """The DORA report of `scope` (CONTRACT.md shape plus extras); `by_service` adds one report per service; `raw`: computed
+    from the raw rows alone (the reference for the rollups, which give the same report)."""
+    figures = _collect(session, scope, now, raw=raw)
     deploying = sum(1 for f in figures.values() if f.deployments)
     report = _report(_merge(figures.values()), scope, profile, deploying)
     report["window"] = _window(scope, now, profile)
@@ -481,7 +492,9 @@ def dora_report(session: Session, scope: DoraScope, *, now: datetime, profile: P
     return report
 
 
-def overall_tiers_by_service(session: Session, scope: DoraScope, *, now: datetime, profile: Profile = DEFAULT) -> dict[str, str | None]:
+def overall_tiers_by_service(
+    session: Session, scope: DoraScope, *, now: datetime, profile: Profile = DEFAULT, raw: bool = False
+) -> dict[str, str | None]:
     """Each service's overall tier in one pass over the scope (for scorecards): only the four keys it is made of."""
-    figures = _collect(session, scope, now, keys_only=True)
+    figures = _collect(session, scope, now, keys_only=True, raw=raw)
     return {service: _overall_tier(f, scope, profile) for service, f in figures.items()}

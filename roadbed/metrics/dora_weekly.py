@@ -9,10 +9,11 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, func, literal, or_, select, tuple_
+from sqlalchemy import func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from roadbed.domain.models import FAILED_DEPLOYMENT_STATUSES, DeploymentStatus
+from roadbed.domain.models import FAILED_DEPLOYMENT_STATUSES
+from roadbed.metrics import dora_rollups
 from roadbed.metrics.dora import _DEPLOYMENTS, _INCIDENTS, DoraScope, _DoraQueries, _Figures, _report, _service_condition
 from roadbed.metrics.sql import epoch, seconds_between
 from roadbed.metrics.thresholds import DEFAULT, Profile
@@ -25,7 +26,8 @@ def dora_weekly(session: Session, scope: DoraScope, *, now: datetime, weeks: int
     """The four keys week by week, oldest first: (week start, report) where each report's four keys and overall tier
     equal `dora_report(session, scope with window_days=7, now=week end)`'s. Four grouped queries over the whole span
     instead of a report per week. Windows include both ends, as dora_report's do: a deployment (or resolution)
-    exactly on a week boundary counts in both weeks."""
+    exactly on a week boundary counts in both weeks. Deployment counts and lead times come from the rollups
+    (`roadbed.metrics.dora_rollups`), incidents from grouped queries over the whole span."""
     return dora_weekly_and_overall(session, scope, now=now, weeks=weeks, profile=profile)[1]
 
 
@@ -45,31 +47,19 @@ def dora_weekly_and_overall(
         """The weeks whose window holds `at` (two on a boundary)."""
         return [k for k in range(weeks) if ends[k + 1] <= at <= ends[k]]
 
-    def bucket(column: Any) -> tuple[Any, Any]:
-        """SQL: the week of a timestamp in the span, and whether it sits on the start of that week (then the older week holds it too)."""
-        return (case(*((column >= ends[k + 1], k) for k in range(weeks)), else_=None),
-                case((column.in_(ends[1:weeks]), 1), else_=0) if weeks > 1 else literal(0))
-
-    def both(week: int, edge: int) -> list[int]:
-        return [week, week + 1] if edge else [week]
-
     d = _DEPLOYMENTS.alias("d")
-    week, edge = bucket(d.c.deployed_at)
-    counts = (
-        select(week, edge, d.c.service, func.count(), func.sum(case((d.c.status == DeploymentStatus.SUCCESS, 1), else_=0)),
-               func.sum(case((d.c.status.in_(FAILED_DEPLOYMENT_STATUSES), 1), else_=0)))
-        .where(queries._in(d, queries.since))
-        .group_by(week, edge, d.c.service)
-    )
-    for at_week, at_edge, service, total_count, successful, failed in session.execute(counts).all():
-        for k in both(at_week, at_edge):
-            figures[k].deployments += int(total_count)
-            figures[k].successful += int(successful or 0)
-            figures[k].failed += int(failed or 0)
+    # Counts: per week (windows include both ends, so a deployment on a boundary counts in both weeks) and over the span,
+    # each from the daily rollups plus the raw rows of its partial edge days.
+    for k in range(weeks):
+        for service, (total_count, successful, failed) in dora_rollups.counts(session, queries.environment, queries.services, ends[k + 1], ends[k]).items():
+            figures[k].deployments += total_count
+            figures[k].successful += successful
+            figures[k].failed += failed
             services[k].add(service)
-        total.deployments += int(total_count)
-        total.successful += int(successful or 0)
-        total.failed += int(failed or 0)
+    for service, (total_count, successful, failed) in dora_rollups.counts(session, queries.environment, queries.services, queries.since, now).items():
+        total.deployments += total_count
+        total.successful += successful
+        total.failed += failed
         total_services.add(service)
 
     # Deployments failed only by an incident: linked in week k when the incident opened by the end of week k.
@@ -86,71 +76,43 @@ def dora_weekly_and_overall(
             if first_opened <= ends[k]:
                 figures[k].failed += 1
 
-    # Lead times: a commit counts in the week of its first successful deployment (and the older week too when that is on its start).
-    # One row per commit (service, sha), weeks placed here from epochs (the epoch is strictly increasing in the timestamp, so comparing
-    # epochs is comparing timestamps); only a commit whose deployments fall in more than one (week, edge) group is read row by row.
+    # Lead times: a commit counts in the week of its first successful deployment (and in the older week too when that is
+    # on its start, with the deployments at that instant alone), from the per-commit rollup; its stored lead time is the
+    # week's when the week holds all its successful deployments, else it is recomputed from its raw rows for that week.
+    # Placed by epochs (the database's, so comparisons are exact; the epoch is strictly increasing in the timestamp).
     bounds = [float(value) for value in session.execute(select(*(epoch(literal(end, UtcDateTime())) for end in ends))).one()]
-    ascending = bounds[::-1]  # ascending[j] = bounds[weeks - j]
-    edges = set(bounds[1:weeks])
+    starts = bounds[1:][::-1]  # ascending: starts[j] is the start of week weeks - 1 - j
 
-    def placed(at: float) -> tuple[int, int]:
-        """(week, edge) as `bucket` gives them: the newest week whose start is at or before `at`."""
-        return weeks - bisect_right(ascending, at, 1, weeks), 1 if at in edges else 0
+    def add(values: list[float], lead_time: float | None) -> None:
+        if lead_time is not None and lead_time > 0:
+            values.append(float(lead_time))
 
-    earlier = _DEPLOYMENTS.alias("e")
-    deployed_before = select(earlier.c.id).where(
-        earlier.c.service == d.c.service, earlier.c.environment == queries.environment, earlier.c.commit_sha == d.c.commit_sha,
-        earlier.c.deployed_at < queries.since, earlier.c.status == DeploymentStatus.SUCCESS,
-    ).exists()
-    first_deployments = (
-        select(d.c.service, d.c.commit_sha, epoch(func.min(d.c.deployed_at)), epoch(func.max(d.c.deployed_at)), func.min(epoch(d.c.commit_time)))
-        .where(queries._in(d, queries.since), d.c.status == DeploymentStatus.SUCCESS, ~deployed_before)
-        .group_by(d.c.service, d.c.commit_sha)
-    )
-    commits: dict[tuple[str, str], list[tuple[int, int, float, float | None]]] = {}
-    spread: list[tuple[str, str]] = []
-    week_leads = [entry.lead_times for entry in figures]
-    for service, sha, first_at, last_at, committed in session.execute(first_deployments).all():
-        at_week, at_edge = placed(first_at)
-        if first_at == last_at or (not at_edge and placed(last_at) == (at_week, 0)):
-            # Most commits: every deployment in one (week, edge) group, so the week's lead time is the span's.
-            if committed is not None and (lead_time := float(first_at - committed)) > 0:
-                total.lead_times.append(lead_time)
-                week_leads[at_week].append(lead_time)
-                if at_edge and at_week + 1 < weeks:
-                    week_leads[at_week + 1].append(lead_time)
-        else:
-            spread.append((service, sha))
-    for start in range(0, len(spread), 500):  # commits deployed in several (week, edge) groups: row by row
-        detail = select(d.c.service, d.c.commit_sha, epoch(d.c.deployed_at), epoch(d.c.commit_time)).where(
-            queries._in(d, queries.since), d.c.status == DeploymentStatus.SUCCESS, tuple_(d.c.service, d.c.commit_sha).in_(spread[start : start + 500]))
-        groups: dict[tuple[str, str], dict[tuple[int, int], tuple[float, float | None]]] = {}
-        for service, sha, at, committed in session.execute(detail):
-            group = groups.setdefault((service, sha), {})
-            key = placed(at)
-            if (found := group.get(key)) is None:
-                group[key] = (at, committed)
-            else:
-                known = [c for c in (found[1], committed) if c is not None]
-                group[key] = (min(found[0], at), min(known) if known else None)
-        for commit, group in groups.items():
-            commits[commit] = [(at_week, at_edge, at, committed) for (at_week, at_edge), (at, committed) in group.items()]
-    for rows in commits.values():
-        groups = {(at_week, at_edge): (deployed, committed) for at_week, at_edge, deployed, committed in rows}
-        # The span: the first deployment of all the commit's groups, minus the earliest known commit time (SQL's min ignores NULLs).
-        known = [v[1] for v in groups.values() if v[1] is not None]
-        if known and (span_lead := min(v[0] for v in groups.values()) - min(known)) > 0:
-            total.lead_times.append(float(span_lead))
-        # The oldest week holding a deployment counts the commit, with every deployment that week's window holds: its own rows
-        # and those exactly at its end (the next week's edge rows). A commit whose oldest rows sit exactly on a week's start
-        # also counts in the week before, with those rows alone (none of its rows is before that week's window).
-        first = max(k for k, _ in groups)
-        counted = [first, first + 1] if (first, 1) in groups and first + 1 < weeks else [first]
-        for k in counted:
-            inside = [groups[key] for key in ((k, 0), (k, 1), (k - 1, 1)) if key in groups]
-            known = [v[1] for v in inside if v[1] is not None]  # as SQL's min, which ignores NULLs
-            if known and (lead_time := min(v[0] for v in inside) - min(known)) > 0:
-                figures[k].lead_times.append(float(lead_time))
+    def place(first: float) -> tuple[int, bool]:
+        """The week holding a first deployment, and whether it is on that week's start (then week k + 1 ends there)."""
+        index = bisect_right(starts, first) - 1
+        return weeks - 1 - index, index > 0 and first == starts[index]
+
+    settled, later = dora_rollups.commits(session, queries.environment, queries.services, queries.since, now)
+    total_leads, week_leads = total.lead_times, [entry.lead_times for entry in figures]
+    for _service, first, lead_time in settled:
+        if lead_time is not None and lead_time > 0:
+            lead_time = float(lead_time)
+            total_leads.append(lead_time)
+            k, edge = place(first)
+            week_leads[k].append(lead_time)
+            if edge:
+                week_leads[k + 1].append(lead_time)
+    for service, sha, first, settled_epoch, stored in later:
+        def lead_in(k: int, stored: float | None = stored, settled_epoch: float = settled_epoch, service: str = service, sha: str = sha) -> float | None:
+            """The lead time in the window ending at ends[k] (k = -1: the whole span)."""
+            start, end, end_epoch = (queries.since, now, bounds[0]) if k < 0 else (ends[k + 1], ends[k], bounds[k])
+            return stored if settled_epoch <= end_epoch else dora_rollups.commit_lead(session, queries.environment, service, sha, start, end)
+
+        add(total_leads, lead_in(-1))
+        k, edge = place(first)
+        add(week_leads[k], lead_in(k))
+        if edge:
+            add(week_leads[k + 1], lead_in(k + 1))
 
     for resolved_at, restore in _restores_with_time(queries):
         if restore is not None and restore >= 0:

@@ -8,6 +8,8 @@ cannot create two rows. How an existing row is merged:
 - deployment: a report with a *later* `deployed_at` supersedes the stored one (a deployment that failed
   and was then re-run to success under the same id, as GitHub deployment statuses do); an equal or
   older one changes nothing (first write wins).
+  Either way the DORA rollups of the deployment's day(s) and commit(s) are recomputed in the same transaction
+  (`roadbed.storage.rollups`); an unchanged re-delivery leaves them as they are.
 - incident, `authoritative` (our own events API): given fields replace stored ones, omitted optional
   fields (`resolved_at`, `caused_by_deployment`) are kept.
 - incident, not authoritative (webhooks): only fills gaps: `opened_at` keeps the earliest, `resolved_at`
@@ -26,6 +28,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from roadbed.domain.models import DeploymentStatus
+from roadbed.storage import rollups
 from roadbed.storage.tables import DeploymentRow, EnvironmentRow, IncidentRow
 
 Outcome = Literal["created", "updated", "unchanged"]
@@ -114,9 +117,11 @@ def record_deployment(session: Session, event: DeploymentEvent, now: datetime) -
     created = inserted.scalar() is not None
     row = session.scalars(_locked(session, select(DeploymentRow).where(DeploymentRow.key == key))).one()
     if created:
+        rollups.refresh(session, row.service, row.environment, [rollups.day_of(row.deployed_at)], [row.commit_sha])
         return row, "created"
     if event.deployed_at <= row.deployed_at:
         return row, "unchanged"
+    before_day, before_sha = rollups.day_of(row.deployed_at), row.commit_sha
     row.status = event.status
     row.deployed_at = event.deployed_at
     row.commit_sha = event.commit_sha
@@ -125,6 +130,7 @@ def record_deployment(session: Session, event: DeploymentEvent, now: datetime) -
     row.version = event.version or row.version
     row.team = event.team or row.team
     session.flush()
+    rollups.refresh(session, row.service, row.environment, [before_day, rollups.day_of(row.deployed_at)], [before_sha, row.commit_sha])
     return row, "updated"
 
 
