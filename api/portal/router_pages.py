@@ -86,7 +86,7 @@ def _summary(row: Any) -> dict[str, Any]:
     started = row.approved_at or row.created_at
     error = row.error or {}
     return {"id": row.id, "service": row.service, "team": row.team, "golden_path": row.golden_path, "environment": row.environment,
-            "status": row.status, "created_at": row.created_at, "tte": between(started, row.ready_at),
+            "status": row.status, "created_at": row.created_at, "tte": between(started, row.ready_at), "expires_at": row.expires_at,
             "reason": error.get("message") if isinstance(error, dict) else None, "step": error.get("step") if isinstance(error, dict) else None}
 
 
