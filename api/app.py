@@ -33,10 +33,12 @@ from roadbed.api.routers import (
     webhooks,
 )
 from roadbed.api.routers import campaigns as upgrade_campaigns
+from roadbed.api.routers import policies as policy_routes
 from roadbed.api.schemas import install_openapi
 from roadbed.api.state import ApiState
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.observability import instrument_app
+from roadbed.policies import policy_engine
 from roadbed.settings import LogFormat, Settings
 from roadbed.storage.database import Database
 from roadbed.template_fetch import skeleton_fetcher
@@ -51,6 +53,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
         db.migrate()
         registry = GoldenPathRegistry(settings.golden_path_dirs, fetcher=skeleton_fetcher(settings))
         template_store.store_all(db, registry)  # every version a request can record stays renderable (issue 16)
+        policy_engine(settings.policy_dir_paths)  # loaded at start: a policy file that fails to load is logged now
         validator = RequestValidator(registry, settings.terraform_modules_dir)
         app.state.roadbed = ApiState(settings, db, registry, validator, planner=runner_for(settings))
         docs_refresher = techdocs.start_refresher(app)  # the embedded repo host's docs follow its commits
@@ -74,6 +77,7 @@ def create_app(settings: Settings, database: Database | None = None) -> FastAPI:
     app.add_middleware(BodySizeLimit)
     for module in (health, environments, services, health_service, deployments, golden_paths, catalog, metrics, audit, events, webhooks, reports, search, tokens, upgrades, upgrade_campaigns, drift):
         app.include_router(module.router)
+    app.include_router(policy_routes.router)
     install_openapi(app)  # request bodies the handlers parse themselves, documented from their models
     install_portal(app)  # server-rendered pages; after the API's error handlers, which it wraps for pages
     instrument_app(app, access_lines=settings.log_format is LogFormat.JSON)  # last, so outermost: a request id for the logs; OTEL_* tracing when configured

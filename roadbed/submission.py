@@ -18,12 +18,16 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
+from roadbed.auth import Principal
 from roadbed.domain.errors import Conflict, TransientError
 from roadbed.domain.models import EnvironmentRequest, EnvironmentStatus, ProvisionInput
 from roadbed.domain.naming import workflow_id_for
 from roadbed.domain.workflow_names import PROVISION_WORKFLOW
 from roadbed.environment_specs import api_document, requested_system
 from roadbed.expiry import TtlPolicy
+from roadbed.policies import records as policy_records
+from roadbed.policies.decision import Decision
+from roadbed.policies.gate import PolicyGate
 from roadbed.rendering.catalog_entities import owner_ref, planned_entity_refs
 from roadbed.sealing import SecretBox, seal_request, secret_key_file, unseal_request
 from roadbed.settings import Settings
@@ -50,14 +54,18 @@ class EnvironmentSubmitter:
         self.approval_timeout = timedelta(hours=settings.approval_timeout_hours)
         self.secrets = SecretBox(secret_key_file(settings.home))  # sensitive settings are stored sealed
         self.ttl = TtlPolicy(settings)  # a request's `ttl`: parsed and bounded (roadbed.expiry)
+        self.policies = PolicyGate(settings.policy_dir_paths)  # ROADBED_POLICY_DIRS: deny, require approval, cap
 
-    async def submit(self, raw: Any) -> tuple[EnvironmentRow, bool]:
+    async def submit(self, raw: Any, caller: Principal | None = None) -> tuple[EnvironmentRow, bool]:
         """(the environment row, whether this call created it). Raises InvalidRequest / Conflict / Forbidden.
 
         The same `request_id` always answers the same environment: before the insert (already stored), and
         after losing an insert race to a concurrent copy of the same request (re-read by `request_id`).
         """
         request, golden_path = self.validator.validate(raw)
+        # Policies decide before anything is looked up or stored: a denial (422) or a broken policy set (503) writes
+        # nothing, and caps lower the request itself, so a resubmission is capped (and compared) the same way.
+        request, decision = self.policies.check("create", request, self.ttl.accept(request), golden_path, caller)
         ttl_seconds = self.ttl.accept(request)
         if request.request_id:
             existing = await asyncio.to_thread(self._find_request, request.request_id)
@@ -68,14 +76,14 @@ class EnvironmentSubmitter:
             request=seal_request(request, self.validator.modules_dir, self.secrets),
             golden_path_version=golden_path.version,
             requested_at=datetime.now(UTC),
-            requires_approval=request.environment in self.approval_environments,
+            requires_approval=request.environment in self.approval_environments or decision.requires_approval,
             approval_timeout=self.approval_timeout,
             terraform_task_queue=self.terraform_task_queue,
             ttl_seconds=ttl_seconds,
             ttl_warning_before=self.ttl.warning_before if ttl_seconds else None,
         )
         try:
-            row = await asyncio.to_thread(self._insert, accepted, api_document(golden_path) is not None)
+            row = await asyncio.to_thread(self._insert, accepted, api_document(golden_path) is not None, decision)
         except Conflict:
             raced = await asyncio.to_thread(self._find_request, request.request_id) if request.request_id else None
             if raced is None:
@@ -97,7 +105,7 @@ class EnvironmentSubmitter:
         with self.database.transaction() as session:
             return environments.find_by_request_id(session, request_id)
 
-    def _insert(self, accepted: ProvisionInput, api: bool = False) -> EnvironmentRow:
+    def _insert(self, accepted: ProvisionInput, api: bool = False, decision: Decision | None = None) -> EnvironmentRow:
         """One transaction: the service's owner is claimed or confirmed, its catalog names are free (Component, Resources,
         the API its golden path provides, the System it names), the row is stored."""
         request = accepted.request
@@ -111,7 +119,10 @@ class EnvironmentSubmitter:
             )
             if taken := catalog.clashes(session, refs, request.service, owner_ref(request.team)):
                 raise Conflict(f"the catalog already holds entities this environment would register: {', '.join(taken)}")
-            return environments.insert_environment(session, accepted, workflow_id, status)
+            row = environments.insert_environment(session, accepted, workflow_id, status)
+            if decision is not None:
+                policy_records.record(session, row.id, "create", decision)
+            return row
 
     def _forget(self, environment_id: str) -> None:
         with self.database.transaction() as session:

@@ -71,7 +71,7 @@ async def create_environment(request: Request, state: State, principal: CurrentP
     elif principal.role is Role.VIEWER:
         raise ApiError(403, "forbidden", "viewer tokens are read-only")
     submitter = await state.submitter()
-    row, created = await submitter.submit(raw)
+    row, created = await submitter.submit(raw, caller=principal)
     view = await asyncio.to_thread(_view, state.database, row.id)
     return JSONResponse(status_code=202, content=view.model_dump(mode="json"), headers={"Location": f"/v1/environments/{row.id}"})
 
