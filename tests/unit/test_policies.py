@@ -108,3 +108,13 @@ def test_cli_policy_eval_explains_and_exits_1_when_denied(tmp_path: Path) -> Non
     assert decision["require_approval"][0]["policy"] == "prod_approval"
 
     assert runner.invoke(app, ["policy", "eval", "--request", str(allowed)]).exit_code == 2  # no ROADBED_POLICY_DIRS, no --dir
+
+
+def test_a_broken_file_is_logged_when_loaded(policies: Path, caplog: pytest.LogCaptureFixture) -> None:
+    from roadbed.policies import policy_engine
+
+    (policies / "broken.rego").write_text("package roadbed.policies.broken\ndeny contains x if {\n")
+    with caplog.at_level("ERROR", logger="roadbed.policies"):
+        engine = policy_engine([policies])
+    assert engine.policies.broken
+    assert any("broken.rego" in r.getMessage() and "refused" in r.getMessage() for r in caplog.records)
