@@ -16,6 +16,7 @@ import pytest_asyncio
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Replayer
 
 from roadbed.domain.errors import Conflict, NotFound
 from roadbed.domain.expiry import expiry_workflow_id
@@ -27,6 +28,8 @@ from roadbed.storage.database import Database
 from roadbed.submission import EnvironmentSubmitter
 from roadbed.temporal import SEARCH_ATTRIBUTES
 from roadbed.worker import build_ports
+from roadbed.workflows.expiry import EnvironmentExpiryWorkflow
+from roadbed.workflows.provision import ProvisionEnvironmentWorkflow
 from tests.workflows.test_provision import request_body
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -107,6 +110,11 @@ async def test_expiry_with_an_extension_and_a_worker_restart_decommissions_like_
     assert not entity_exists(database, "orders")
     with pytest.raises(Conflict, match="DECOMMISSIONED"):
         await lifecycle.extend(row, 3600, requested_by="tok-dev")
+    # Both histories (the provision run that started the expiry, the expiry with its update) replay deterministically.
+    replayer = Replayer(workflows=[ProvisionEnvironmentWorkflow, EnvironmentExpiryWorkflow], data_converter=pydantic_data_converter)
+    for workflow_id in (row.workflow_id, expiry_workflow_id(row.id)):
+        history = await client.get_workflow_handle(workflow_id).fetch_history()
+        await replayer.replay_workflow(history)
 
 
 async def test_manual_decommission_ends_the_expiry_and_no_ttl_means_no_expiry(
