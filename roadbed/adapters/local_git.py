@@ -8,12 +8,15 @@ in a temporary directory and renamed into place, so a half-created repository ne
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import stat
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 from dulwich.errors import NotGitRepository
 from dulwich.file import FileLocked
@@ -29,6 +32,10 @@ from roadbed.ports import MARKER_PATH, RepositoryRef
 BRANCH = b"refs/heads/main"
 AUTHOR = b"Roadbed <roadbed@localhost>"
 CAS_ATTEMPTS = 50
+# A lock file older than this was left by a writer that died (SIGKILL, a lost machine): an object or ref write holds
+# its lock for milliseconds, and a killed step is retried only after its heartbeat timeout (10 s) anyway.
+STALE_LOCK_SECONDS = 10.0
+T = TypeVar("T")
 
 
 class LocalGitRepoHost:
@@ -220,11 +227,11 @@ class LocalGitRepoHost:
                     entries.pop(path.encode(), None)
                     continue
                 blob = Blob.from_string(content)
-                repo.object_store.add_object(blob)
+                _add_object(repo, blob)
                 kept = entries.get(path.encode(), (b"", stat.S_IFREG | 0o644))[1]  # an update keeps the file's mode
                 mode = 0o755 if path in executable else kept & 0o777
                 entries[path.encode()] = (blob.id, stat.S_IFREG | mode)
-            tree_id = commit_tree(repo.object_store, [(p, sha, mode) for p, (sha, mode) in sorted(entries.items())])
+            tree_id = _with_stale_locks_removed(lambda entries=entries: commit_tree(repo.object_store, [(p, sha, mode) for p, (sha, mode) in sorted(entries.items())]), repo)
             if parent is not None and repo[parent].tree == tree_id:
                 return parent.decode()  # nothing changed: an idempotent retry commits nothing
             commit = Commit()
@@ -235,14 +242,41 @@ class LocalGitRepoHost:
             commit.commit_timezone = commit.author_timezone = 0
             commit.encoding = b"UTF-8"
             commit.message = message.encode()
-            repo.object_store.add_object(commit)
+            _add_object(repo, commit)
             try:
                 if repo.refs.set_if_equals(BRANCH, parent if parent is not None else ZERO_SHA, commit.id):
                     return commit.id.decode()
-            except FileLocked:
-                pass  # another writer holds the ref lock right now: same as losing the race
+            except FileLocked as exc:
+                _remove_if_stale(exc)  # a dead writer's ref lock; otherwise another writer holds it: a lost race
             time.sleep(random.uniform(0.001, 0.02))
         raise TransientError(f"lost the race to update {BRANCH.decode()} {CAS_ATTEMPTS} times")
+
+
+def _remove_if_stale(locked: FileLocked) -> bool:
+    """Remove the lock file a dead writer left (older than STALE_LOCK_SECONDS); True if it did."""
+    lock = Path(os.fsdecode(locked.lockfilename))
+    try:
+        if time.time() - lock.stat().st_mtime < STALE_LOCK_SECONDS:
+            return False
+        lock.unlink()
+    except FileNotFoundError:
+        pass  # released meanwhile
+    return True
+
+
+def _with_stale_locks_removed(write: Callable[[], T], repo: Repo) -> T:
+    """Run an object write; past a dead writer's lock file (objects are content-addressed: rewriting one is safe)."""
+    for _ in range(CAS_ATTEMPTS):
+        try:
+            return write()
+        except FileLocked as exc:
+            if not _remove_if_stale(exc):
+                time.sleep(random.uniform(0.001, 0.02))  # a live writer of the same object: it finishes in ms
+    raise TransientError(f"an object of {repo.path} stayed locked")
+
+
+def _add_object(repo: Repo, obj: Blob | Commit) -> None:
+    _with_stale_locks_removed(lambda: repo.object_store.add_object(obj), repo)
 
 
 class _InitialCommitTaken(Exception):

@@ -326,3 +326,37 @@ def test_executable_files_arrive_100755_and_keep_their_mode_on_update(host: Loca
     modes = {line.split("\t", 1)[1]: line.split()[0] for line in listing}
     assert modes["scripts/run.sh"] == "100755"
     assert {mode for path, mode in modes.items() if path != "scripts/run.sh"} == {"100644"}
+
+
+def test_a_dead_writers_lock_files_are_removed_a_live_writers_are_waited_for(host: LocalGitRepoHost) -> None:
+    """A SIGKILLed repository step leaves dulwich's `*.lock` files behind (objects and refs); its retry must not fail
+    on them forever. A lock older than a step's heartbeat timeout is a dead writer's: removed. A fresh one is a live
+    writer's: waited for, then a retryable error — never removed from under it."""
+    import os
+    import time
+
+    from dulwich.objects import Blob
+
+    from roadbed.adapters.local_git import STALE_LOCK_SECONDS
+    from roadbed.domain.errors import TransientError
+
+    host.ensure_repository("checkout", marker(), FILES, "Create")
+    repo = host.root / "checkout.git"
+    content = b"written by the killed step\n"
+    blob_id = Blob.from_string(content).id.decode()
+    object_lock = repo / "objects" / blob_id[:2] / f"{blob_id[2:]}.lock"
+    object_lock.parent.mkdir(parents=True, exist_ok=True)
+    ref_lock = repo / "refs" / "heads" / "main.lock"
+    long_ago = time.time() - STALE_LOCK_SECONDS - 5
+    for lock in (object_lock, ref_lock):
+        lock.write_bytes(b"")
+        os.utime(lock, (long_ago, long_ago))
+    head = host.commit_files("checkout", {"retried.txt": content}, "Retry after a kill")
+    assert not object_lock.exists() and not ref_lock.exists()
+    assert git("show", f"{head}:retried.txt", cwd=repo) == content.decode()
+
+    ref_lock.write_bytes(b"")  # a writer holding the ref right now
+    with pytest.raises(TransientError):
+        host.commit_files("checkout", {"other.txt": b"x"}, "Meanwhile")
+    assert ref_lock.exists()
+    ref_lock.unlink()
