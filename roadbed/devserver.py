@@ -108,6 +108,12 @@ def _die_with_parent() -> None:
         pass
 
 
+def dev_server_environment() -> dict[str, str]:
+    """This process's environment without `OTEL_*`: they configure Roadbed's own tracing, and the Temporal server
+    reads them too (an `OTEL_TRACES_EXPORTER=console` meant for Roadbed stops it from starting)."""
+    return {name: value for name, value in os.environ.items() if not name.startswith("OTEL_")}
+
+
 def start_dev_server(settings: Settings, log_file: Path, timeout: float = 60.0) -> subprocess.Popen[bytes]:
     """Start the dev server in its own process group and wait until its frontend accepts connections.
 
@@ -118,7 +124,9 @@ def start_dev_server(settings: Settings, log_file: Path, timeout: float = 60.0) 
     private_dir(settings.home)
     with os.fdopen(os.open(log_file, os.O_CREAT | os.O_APPEND | os.O_WRONLY, 0o600), "ab") as log:
         try:
-            process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=dev_server_child_setup)
+            process = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, preexec_fn=dev_server_child_setup, env=dev_server_environment()
+            )
         except OSError as exc:
             raise StartupError(f"cannot start {DEV_SERVER}: {exc}") from exc
     try:

@@ -127,7 +127,7 @@ async def _create(request: Request, me: SignedIn, golden_path: GoldenPath, form:
     state = request.app.state.roadbed
     submitter = await state.submitter()
     try:
-        row, _created = await submitter.submit(body)
+        row, _created = await submitter.submit(body, caller=me.principal)  # policies see the signed-in role and teams, as over the API
     except InvalidRequest as exc:
         _, rows = request_body(golden_path, state.settings.terraform_modules_dir, form)
         return _form_page(request, me, golden_path, form, 0, error_map([e.as_dict() for e in exc.errors], rows), 422)

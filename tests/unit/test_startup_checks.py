@@ -151,3 +151,20 @@ def test_a_dev_server_that_exits_at_start_is_one_line_with_its_log_and_leaves_no
     assert message.startswith("cannot start the Temporal dev server: Temporal dev server exited with code 1: ")
     assert "unable to open database file" in message and message.endswith(f"(log: {log_file})") and "\n" not in message
     ensure_port_free("the Temporal dev server", "127.0.0.1", settings.temporal_port)
+
+
+def test_the_dev_server_starts_whatever_otel_variables_roadbed_is_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """OTEL_* configure Roadbed's tracing; the Temporal server would read them too and refuses to start with a
+    `console` traces exporter. It is started without them."""
+    from roadbed.devserver import stop_process
+
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "console")
+    monkeypatch.setenv("OTEL_SERVICE_NAME", "roadbed-test")
+    settings = _settings(tmp_path)
+    process = start_dev_server(settings, tmp_path / "temporal.log", timeout=60)
+    try:
+        assert process.poll() is None
+        environ = (Path("/proc") / str(process.pid) / "environ").read_bytes().split(b"\0")
+        assert not [entry for entry in environ if entry.startswith(b"OTEL_")]
+    finally:
+        stop_process(process)

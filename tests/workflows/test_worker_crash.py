@@ -136,7 +136,7 @@ def assert_provisioned_exactly_once(result: ProvisionResult, environment_id: str
     # Exactly one Component and the expected Resource in the catalog, owned by this environment.
     with database.transaction() as session:
         entities = {(e.kind, e.name, e.environment_id) for e in catalog.list_entities(session)}
-    assert entities == {("component", "orders", environment_id), ("resource", "orders-dev-main", environment_id)}
+    assert entities == {("component", "orders", environment_id), ("api", "orders", environment_id), ("resource", "orders-dev-main", environment_id)}
 
     assert doctor(settings, database) == []
 
