@@ -20,6 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from roadbed.domain.errors import NotFound
 from roadbed.domain.specs import KubernetesDefaults, SloTarget, TemplateStep
+from roadbed.domain.template_files import is_template_content
 from roadbed.template_sources import RemoteSkeleton, SkeletonFetcher, fetch_remote_skeletons, shared_skeletons, skeleton_url_problems
 
 SUPPORTED_ACTIONS = frozenset({"fetch:template", "fetch:plain", "fetch:plain:file", "catalog:register", "catalog:write", "debug:log"})
@@ -171,10 +172,13 @@ def content_digest(directory: Path, shared: list[Path] | None = None, remote: li
     new version as well; a template without any keeps the hash it always had. `remote`: fetched remote skeletons,
     whose url and commit are hashed, so a ref that moves to another commit is a new version."""
     digest = hashlib.sha256()
-    for path in sorted(p for p in directory.rglob("*") if p.is_file() and not p.is_symlink()):
+    def content(base: Path) -> list[Path]:
+        return sorted(p for p in base.rglob("*") if p.is_file() and not p.is_symlink() and is_template_content(p.relative_to(base)))
+
+    for path in content(directory):
         digest.update(path.relative_to(directory).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     for base in shared or []:
-        files = [base] if base.is_file() else sorted(p for p in base.rglob("*") if p.is_file() and not p.is_symlink())
+        files = [base] if base.is_file() else content(base)
         for path in files:
             digest.update(b"shared\0" + os.path.relpath(path, directory).encode() + b"\0" + path.read_bytes() + b"\0")
     for fetched in sorted(remote or []):

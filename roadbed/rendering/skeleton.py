@@ -25,6 +25,7 @@ from typing import Any, Protocol
 
 from roadbed.domain.errors import PermanentError
 from roadbed.domain.specs import TemplateStep
+from roadbed.domain.template_files import is_template_content
 from roadbed.rendering.javascript import js_truthy
 from roadbed.rendering.templating import MAX_RENDERED_BYTES, TemplateRenderError, render_input, render_text, render_value
 
@@ -215,6 +216,8 @@ def _render_fetch(golden_path: GoldenPath, step: TemplateStep, inputs: dict[str,
     extension = _template_extension(inputs.get("templateFileExtension"))
     for path in sorted(source.rglob("*")):
         relative = path.relative_to(source).as_posix()
+        if not is_template_content(PurePosixPath(relative)):
+            continue  # Python byte-code pip wrote beside an installed skeleton: not the template's
         if path.is_symlink():
             raise UnsafeTemplatePath(f"{where}: symlink {relative!r} in skeleton")
         if path.is_dir():

@@ -29,6 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from roadbed.domain.errors import PermanentError
+from roadbed.domain.template_files import is_template_content
 from roadbed.golden_paths import GoldenPath, GoldenPathRegistry, load_golden_path_file
 from roadbed.storage.database import Database
 from roadbed.template_sources import shared_skeletons
@@ -60,7 +61,7 @@ class Snapshot:
 def _files_under(base: Path) -> list[Path]:
     if base.is_file():
         return [base]
-    return sorted(p for p in base.rglob("*") if p.is_file() and not p.is_symlink())
+    return sorted(p for p in base.rglob("*") if p.is_file() and not p.is_symlink() and is_template_content(p.relative_to(base)))
 
 
 def snapshot(golden_path: GoldenPath) -> Snapshot:
