@@ -55,4 +55,4 @@ if [ -z "${ROADBED_TEST_POSTGRES_URL:-}" ]; then
   export ROADBED_TEST_POSTGRES_URL="postgresql+psycopg://postgres@127.0.0.1:$pg_port/postgres"
 fi
 
-"$venv/bin/python" -m pytest -q -p no:cacheprovider "$@"
+"$venv/bin/python" -m pytest -q -p no:cacheprovider --durations=25 "$@"  # the 25 slowest: where CI time goes
