@@ -41,7 +41,6 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
-    and_,
     case,
     delete,
     func,
@@ -124,26 +123,19 @@ def _commits(*conditions: Any) -> Any:
     carrying the commit's earliest commit time (its first deployment when no commit time is known): from then on the minimum
     commit time of its deployments is the final one, so `lead_seconds` is a window's lead time when the window ends at or
     after `settled_at` (nearly always `first_at`: redeploys carry the same commit time)."""
-    success = _D.c.status == DeploymentStatus.SUCCESS
-    keys = (_D.c.environment, _D.c.service, _D.c.commit_sha)
-    grouped = (
-        select(*keys, func.min(_D.c.deployed_at).label("first_at"), func.min(epoch(_D.c.deployed_at)).label("first_epoch"),
-               func.min(_D.c.commit_time).label("committed"),
-               (func.min(epoch(_D.c.deployed_at)) - func.min(epoch(_D.c.commit_time))).label("lead_seconds"))
-        .where(success, *conditions)
-        .group_by(*keys)
-        .subquery("g")
+    keys = (_D.c.service, _D.c.environment, _D.c.commit_sha)  # the order of ix_deployments_commit_status
+    # One pass: each row knows its commit's earliest commit time (a window function), so no join back to the table.
+    rows = (
+        select(*keys, _D.c.deployed_at, _D.c.commit_time, func.min(_D.c.commit_time).over(partition_by=keys).label("committed"))
+        .where(_D.c.status == DeploymentStatus.SUCCESS, *conditions)
+        .subquery("r")
     )
-    e = _D.alias("e")
-    carrying = and_(e.c.service == grouped.c.service, e.c.environment == grouped.c.environment, e.c.commit_sha == grouped.c.commit_sha,
-                    e.c.status == DeploymentStatus.SUCCESS, e.c.commit_time == grouped.c.committed)
-    settled = func.coalesce(func.min(e.c.deployed_at), grouped.c.first_at)
-    group = (grouped.c.environment, grouped.c.service, grouped.c.commit_sha, grouped.c.first_at, grouped.c.first_epoch, grouped.c.lead_seconds)
+    first = func.min(rows.c.deployed_at)
+    settled = func.coalesce(func.min(case((rows.c.commit_time == rows.c.committed, rows.c.deployed_at))), first)
     return (
-        select(grouped.c.environment, grouped.c.service, grouped.c.commit_sha, grouped.c.first_at, settled, grouped.c.first_epoch,
-               epoch(settled), grouped.c.lead_seconds)
-        .select_from(grouped.outerjoin(e, carrying))
-        .group_by(*group)
+        select(rows.c.environment, rows.c.service, rows.c.commit_sha, first, settled, func.min(epoch(rows.c.deployed_at)), epoch(settled),
+               func.min(epoch(rows.c.deployed_at)) - func.min(epoch(rows.c.commit_time)))
+        .group_by(rows.c.service, rows.c.environment, rows.c.commit_sha)
     )
 
 
