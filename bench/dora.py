@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from roadbed.metrics.dora import DoraScope, dora_report  # noqa: E402
+from roadbed.storage import rollups  # noqa: E402
 from roadbed.storage.database import Database  # noqa: E402
 from roadbed.storage.tables import DeploymentRow, EnvironmentRow, IncidentRow  # noqa: E402
 
@@ -115,6 +116,8 @@ def generate(database: Database, deployments: int, incidents: int, services: int
     if rows:
         with database.engine.begin() as connection:
             connection.execute(insert(IncidentRow), rows)
+    with database.transaction() as session:  # bulk rows skip record_deployment: roll them up as `roadbed report rebuild-rollups` does
+        rollups.rebuild(session)
     if not database.is_sqlite:
         # PostgreSQL's autovacuum analyses new tables soon anyway; do it now so the first timings are steady.
         # (SQLite is left as a live engine database is: without ANALYZE statistics.)

@@ -41,7 +41,7 @@ from sqlalchemy import insert  # noqa: E402
 from roadbed.api.app import create_app  # noqa: E402
 from roadbed.search import search_text  # noqa: E402
 from roadbed.settings import load_settings  # noqa: E402
-from roadbed.storage import catalog  # noqa: E402
+from roadbed.storage import catalog, rollups  # noqa: E402
 from roadbed.storage.database import Database  # noqa: E402
 from roadbed.storage.tables import CatalogEntityRow, DeploymentRow, EnvironmentRow, IncidentRow, StepRow  # noqa: E402
 from roadbed.storage.tokens import create_token  # noqa: E402
@@ -157,6 +157,8 @@ def generate(database: Database, seed: int = 13) -> None:
         for table, values in ((EnvironmentRow, environments), (StepRow, steps), (CatalogEntityRow, rows), (DeploymentRow, deployments), (IncidentRow, incidents)):
             for start in range(0, len(values), CHUNK):
                 connection.execute(insert(table), values[start : start + CHUNK])
+    with database.transaction() as session:  # bulk rows skip record_deployment: roll them up as `roadbed report rebuild-rollups` does
+        rollups.rebuild(session)
 
 
 class Served:
