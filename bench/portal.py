@@ -165,7 +165,7 @@ class Served:
     """The API app under uvicorn in a thread of this process."""
 
     def __init__(self, settings: Any, database: Database) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(create_app(settings, database), host="127.0.0.1", port=settings.api_port, log_level="warning",
+        self.server = uvicorn.Server(uvicorn.Config(create_app(settings, database, freeze_after_start=True), host="127.0.0.1", port=settings.api_port, log_level="warning",
                                                     access_log=False, lifespan="on"))
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 

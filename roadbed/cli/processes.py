@@ -166,7 +166,7 @@ async def serve(
             parts["worker"] = worker.run
             log.info("worker polling %s", ", ".join(_queue_names(settings, queues)))
         if run_api:
-            server = _QuietServer(uvicorn.Config(create_app(settings, database), log_level="warning", lifespan="on"))
+            server = _QuietServer(uvicorn.Config(create_app(settings, database, freeze_after_start=True), log_level="warning", lifespan="on"))
             sockets = [api_socket]
             parts["API"] = lambda: server.serve(sockets=sockets)
         if dev_server is not None:
