@@ -62,6 +62,21 @@ def test_the_catalog_page_query_filters_and_counts(any_database: Database) -> No
         assert catalog_browse.owners(session) == ["group:default/payments"]
 
 
+def test_the_catalog_filters_in_sql_mean_what_matches_means(any_database: Database) -> None:
+    """q in name/title/description and an exact tag, read from search_text in SQL, select what `matches` selects."""
+    seed(any_database)
+    extra = [entity("Component", "rates", description="Charges 50% of fees", tags=["50%", "a_b", "Fin-Ops"]),
+             entity("Component", "tagged-only", description="Plain", tags=["ledger-sync"])]
+    with any_database.transaction() as session:  # stored as given (as the catalog step stores what a template wrote)
+        catalog.upsert_entities(session, extra, None, datetime.now(UTC))
+        everything = {row.name: row.body for row in catalog_browse.page_entities(session, limit=1000)[0]}
+        for q, tag in [("payments", ""), ("50%", ""), ("_", ""), ("ledger", ""), ("ledger-sync", ""), ("", "50%"), ("", "a_b"),
+                       ("", "ab"), ("", "fin-ops"), ("", "FIN"), ("", "web"), ("", "we"), ("shop", "web"), ("SHOP FRONT", "")]:
+            rows, total = catalog_browse.page_entities(session, q=q, tag=tag, limit=1000)
+            expected = sorted(name for name, body in everything.items() if catalog_browse.matches(body, q=q, tag=tag))
+            assert (sorted(r.name for r in rows), total) == (expected, len(expected)), (q, tag)
+
+
 def test_providers_merge_best_first_without_duplicates() -> None:
     def docs(_session: Any, terms: list[str], _kind: str | None, _limit: int) -> list[search.Hit]:
         return [search.Hit("docs", "component:default/a", "A docs", "/docs/default/component/a/", "about " + " ".join(terms), 80.0)]
