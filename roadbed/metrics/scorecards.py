@@ -29,14 +29,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Text, cast, select
+from sqlalchemy import Text, cast, func, select
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from roadbed.domain.models import EnvironmentStatus
 from roadbed.golden_paths import GoldenPathRegistry
 from roadbed.metrics.adoption import GOLDEN_PATH_VERSION, SOURCE_TEMPLATE, component_owner_team, golden_path_of, is_outdated
 from roadbed.metrics.dora import DoraScope, overall_tiers_by_service
-from roadbed.metrics.sql import json_values, values_at
+from roadbed.metrics.sql import json_values
 from roadbed.metrics.thresholds import DEFAULT, Profile, Tier
 from roadbed.storage.tables import CatalogEntityRow, EnvironmentRow
 
@@ -212,9 +213,11 @@ def _component_texts(session: Session, annotation_keys: list[str]) -> dict[str, 
     on PostgreSQL). Components alike in those parts have equal texts, so each distinct text is decoded and judged once."""
     paths = [("spec", "owner"), ("metadata", "links"), *(("metadata", "annotations", key) for key in annotation_keys)]
     if session.get_bind().dialect.name == "postgresql":
-        # A `json` column: every path operator parses the document again, so the document comes as text, decoded once here.
-        query = select(CatalogEntityRow.name, cast(CatalogEntityRow.body, Text))
-        return {name: json.dumps(values_at(json.loads(text), *paths)) for name, text in session.execute(_components(query))}
+        # A `json` column: every path operator would parse the document again, so each document is parsed once into
+        # jsonb (in a subquery its LIMIT keeps from being inlined) and the parts are picked from that.
+        documents = _components(select(CatalogEntityRow.name, cast(CatalogEntityRow.body, JSONB).label("doc"))).subquery()
+        parts = cast(func.jsonb_build_array(*(documents.c.doc[list(path)] for path in paths)), Text)
+        return {name: text for name, text in session.execute(select(documents.c.name, parts))}
     return {name: text for name, text in session.execute(_components(select(CatalogEntityRow.name, json_values(CatalogEntityRow.body, *paths))))}
 
 
