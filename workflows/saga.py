@@ -128,9 +128,12 @@ class Saga:
         return last_failure
 
     async def _wait_for_retry(self, failure: ErrorInfo) -> None:
-        await record_status(StatusUpdate(environment_id=self.environment_id, status=EnvironmentStatus.FAILED, error=failure))
+        # Ready for a retry before FAILED is visible: the SDK runs an update's validator ahead of the activity result
+        # that arrives in the same activation, so a retry sent as soon as the database says FAILED must find this set
+        # (a retry accepted while the status is being recorded is kept: the wait below ends at once).
         self.retry_requested = False
         self.waiting_for_retry = True
+        await record_status(StatusUpdate(environment_id=self.environment_id, status=EnvironmentStatus.FAILED, error=failure))
         _none, cancelled = await shielded(lambda: workflow.wait_condition(lambda: self.retry_requested))
         self.cancel_requested |= cancelled
         self.waiting_for_retry = False

@@ -64,7 +64,7 @@ async def test_each_queue_worker_registers_only_what_runs_on_its_queue(client: C
                 built.append(workers.workers)
     [terraform], [general], both = built
     cores = settings.resolved_terraform_max_concurrent_activities
-    terraform_activities = {"ProvisioningActivities.infrastructure", "CompensationActivities.infrastructure"}
+    terraform_activities = {"ProvisioningActivities.infrastructure", "CompensationActivities.infrastructure", "DriftActivities.check"}  # drift plans run Terraform too
     assert registered(terraform) == (settings.resolved_terraform_task_queue, terraform_activities, set(), cores, timedelta(seconds=60))
     queue, activities, workflows, cap, _ = registered(general)
     assert (queue, cap) == (settings.task_queue, 7)
