@@ -177,7 +177,7 @@ class LocalGitRepoHost:
         if current is not None and repo[current].tree == tree_id and repo[current].parents == [parent]:
             return current.decode()  # asked again with the same result: nothing to do
         commit = self._new_commit(tree_id, [parent], message)
-        repo.object_store.add_object(commit)
+        _add_object(repo, commit)
         repo.refs.set_if_equals(ref, None, commit.id)  # no old value given: the branch is replaced
         return commit.id.decode()
 
@@ -191,11 +191,11 @@ class LocalGitRepoHost:
                 entries.pop(path.encode(), None)
                 continue
             blob = Blob.from_string(content)
-            repo.object_store.add_object(blob)
+            _add_object(repo, blob)
             kept = entries.get(path.encode(), (b"", stat.S_IFREG | 0o644))[1]  # an update keeps the file's mode
             mode = 0o755 if path in executable else kept & 0o777
             entries[path.encode()] = (blob.id, stat.S_IFREG | mode)
-        return commit_tree(repo.object_store, [(p, sha, mode) for p, (sha, mode) in sorted(entries.items())])
+        return _with_stale_locks_removed(lambda: commit_tree(repo.object_store, [(p, sha, mode) for p, (sha, mode) in sorted(entries.items())]), repo)
 
     @staticmethod
     def _new_commit(tree_id: bytes, parents: list[bytes], message: str) -> Commit:
@@ -218,30 +218,10 @@ class LocalGitRepoHost:
             parent = repo.refs.read_ref(BRANCH)
             if initial and parent is not None:
                 raise _InitialCommitTaken
-            entries: dict[bytes, tuple[bytes, int]] = {}
-            if parent is not None:
-                for entry in repo.object_store.iter_tree_contents(repo[parent].tree):
-                    entries[entry.path] = (entry.sha, entry.mode)
-            for path, content in changes.items():
-                if content is None:
-                    entries.pop(path.encode(), None)
-                    continue
-                blob = Blob.from_string(content)
-                _add_object(repo, blob)
-                kept = entries.get(path.encode(), (b"", stat.S_IFREG | 0o644))[1]  # an update keeps the file's mode
-                mode = 0o755 if path in executable else kept & 0o777
-                entries[path.encode()] = (blob.id, stat.S_IFREG | mode)
-            tree_id = _with_stale_locks_removed(lambda entries=entries: commit_tree(repo.object_store, [(p, sha, mode) for p, (sha, mode) in sorted(entries.items())]), repo)
+            tree_id = self._tree(repo, parent, changes, executable)
             if parent is not None and repo[parent].tree == tree_id:
                 return parent.decode()  # nothing changed: an idempotent retry commits nothing
-            commit = Commit()
-            commit.tree = tree_id
-            commit.parents = [parent] if parent is not None else []
-            commit.author = commit.committer = AUTHOR
-            commit.commit_time = commit.author_time = int(time.time())
-            commit.commit_timezone = commit.author_timezone = 0
-            commit.encoding = b"UTF-8"
-            commit.message = message.encode()
+            commit = self._new_commit(tree_id, [parent] if parent is not None else [], message)
             _add_object(repo, commit)
             try:
                 if repo.refs.set_if_equals(BRANCH, parent if parent is not None else ZERO_SHA, commit.id):
