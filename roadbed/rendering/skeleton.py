@@ -129,7 +129,8 @@ def safe_repo_path(path: str, *, where: str) -> str:
     return normalised
 
 
-def _is_text(content: bytes) -> bool:
+def is_text(content: bytes) -> bool:
+    """Text is UTF-8 without NUL bytes: what the renderer renders (anything else is copied as bytes)."""
     if b"\x00" in content:
         return False
     try:
@@ -229,9 +230,9 @@ def _render_fetch(golden_path: GoldenPath, step: TemplateStep, inputs: dict[str,
             raise PermanentError(f"{where}: {relative!r} is larger than {MAX_FILE_BYTES} bytes")
         name = relative
         copied = verbatim(relative)
-        render_content = render and _is_text(content) and not copied
+        render_content = render and is_text(content) and not copied
         if extension is not None:
-            render_content = render and _is_text(content) and PurePosixPath(relative).suffix == extension
+            render_content = render and is_text(content) and PurePosixPath(relative).suffix == extension
             if PurePosixPath(relative).suffix == extension:
                 name = relative[: -len(extension)]
         if render and (render_verbatim_names or not copied or extension is not None):

@@ -17,6 +17,8 @@ from enum import StrEnum
 
 from merge3 import Merge3
 
+from roadbed.rendering.skeleton import is_text  # binary as the renderer decides it
+
 
 class FileResult(StrEnum):
     CLEAN = "clean"  # upstream changed it, the team did not: upstream's file
@@ -37,17 +39,6 @@ class FileMerge:
 
     def summary(self) -> dict[str, str]:
         return {"path": self.path, "result": str(self.result)}
-
-
-def is_text(content: bytes) -> bool:
-    """Text is UTF-8 without NUL bytes (as the renderer decides what to render); anything else merges as binary."""
-    if b"\x00" in content:
-        return False
-    try:
-        content.decode("utf-8")
-    except UnicodeDecodeError:
-        return False
-    return True
 
 
 def _merge_text(base: bytes, ours: bytes, theirs: bytes, upstream: str) -> tuple[bytes, bool]:
