@@ -89,7 +89,9 @@ def start_upgrade(database: Database, registry: GoldenPathRegistry, repo_host: R
 
 def record(database: Database, campaign_id: str, service: str, status: str, now: datetime, *, upgrade_id: str | None = None,
            error: str | None = None, max_in_flight: int = 0) -> None:
-    with database.transaction() as session:
+    # Services finish concurrently and each rewrites the campaign's one list: serialized, or on SQLite (where FOR UPDATE
+    # is a no-op) two such writes read the same list and the later one loses the other's update.
+    with database.transaction(serialized=True) as session:
         row = session.scalars(select(CampaignRow).where(CampaignRow.id == campaign_id).with_for_update()).one()
         entries = []
         for entry in row.services:
@@ -101,7 +103,7 @@ def record(database: Database, campaign_id: str, service: str, status: str, now:
 
 
 def finish(database: Database, campaign_id: str, now: datetime) -> None:
-    with database.transaction() as session:
+    with database.transaction(serialized=True) as session:
         row = session.scalars(select(CampaignRow).where(CampaignRow.id == campaign_id).with_for_update()).one()
         row.status, row.updated_at = DONE, now
 
